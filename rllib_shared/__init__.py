@@ -1,0 +1,22 @@
+"""rllib_shared: one BiCNet network for every agent of a PettingZoo env, in RLlib.
+
+Importing the package registers its env names with Ray Tune.
+"""
+
+from rllib_shared.config import build_config, experiment_settings, load_yaml
+from rllib_shared.envs import ENV_NAMES, register_envs
+from rllib_shared.errors import ConfigError
+from rllib_shared.policy_mapping import SHARED_POLICY_ID, map_to_shared_policy
+
+register_envs()
+
+__all__ = [
+    "ENV_NAMES",
+    "SHARED_POLICY_ID",
+    "ConfigError",
+    "build_config",
+    "experiment_settings",
+    "load_yaml",
+    "map_to_shared_policy",
+    "register_envs",
+]

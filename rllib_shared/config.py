@@ -1,0 +1,190 @@
+"""User config (plain dict or YAML) -> the dict ``ray.tune.run(algo, config=...)`` takes.
+
+A user config is an RLlib config dict plus a few keys of ours::
+
+    algo: PPO                      # PPO (default), APPO or IMPALA
+    env: simple_spread_v3          # a name from rllib_shared.ENV_NAMES
+    env_config: {N: 3}             # keyword arguments of that env
+    model: {comm: bilstm}          # rllib_shared.nn.BiCNetConfig fields
+    stop: {training_iteration: 50} # read by scripts/train.py, not by RLlib
+    lr: 0.0003                     # any other key: an RLlib AlgorithmConfig setting
+
+:func:`build_config` checks every key, builds the env once to check its
+spaces, and fills in the plumbing: one policy ID for every agent, the
+BiCNet RLModule and the team-view connector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+from ray.rllib.algorithms.registry import ALGORITHMS
+from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+from rllib_shared.connectors import team_view_connector
+from rllib_shared.envs.registry import check_env_name, make_rllib_env
+from rllib_shared.errors import ConfigError, check_choice, unknown_key_message
+from rllib_shared.modules import MODULE_FOR_ALGO
+from rllib_shared.modules.spaces import action_head
+from rllib_shared.nn import BiCNetConfig
+from rllib_shared.policy_mapping import SHARED_POLICY_ID, map_to_shared_policy
+from rllib_shared.team_view import TeamLayout
+
+SUPPORTED_ALGOS = tuple(MODULE_FOR_ALGO)
+OWN_KEYS = ("algo", "env", "env_config", "model", "stop")
+
+# Keys RLlib would accept but that misbehave in a plain dict, with the fix.
+TRAPS = {
+    "env_to_module_connector": (
+        "RLlib silently ignores 'env_to_module_connector' in a config dict (its dict name "
+        "is '_env_to_module_connector'); build_config already installs the team-view "
+        "connector, so remove this key"
+    ),
+    "module_to_env_connector": (
+        "RLlib silently ignores 'module_to_env_connector' in a config dict (its dict name "
+        "is '_module_to_env_connector'); remove this key"
+    ),
+    "learner_connector": (
+        "RLlib silently ignores 'learner_connector' in a config dict (its dict name is "
+        "'_learner_connector'); remove this key"
+    ),
+    "model_config": (
+        "'model_config' is a read-only property of RLlib's AlgorithmConfig and fails deep "
+        "inside RLlib; put the BiCNet options under 'model' instead"
+    ),
+    "custom_model": (
+        "'custom_model' belongs to RLlib's old API stack (ModelV2); put the BiCNet options "
+        "under 'model' instead"
+    ),
+}
+
+# Keys build_config sets itself: the single shared policy and its network.
+RESERVED = {
+    "policies": "every agent is mapped onto the one policy ID 'shared' for you",
+    "policy_mapping_fn": "every agent is mapped onto the one policy ID 'shared' for you",
+    "multiagent": "every agent is mapped onto the one policy ID 'shared' for you",
+    "rl_module_spec": "the BiCNet module is chosen from 'algo'; set its options under 'model'",
+    "_model_config": "set the BiCNet options under 'model'",
+    "_env_to_module_connector": "the team-view connector is installed for you",
+}
+
+
+def _rllib_settings(algo: str) -> dict[str, Any]:
+    """Every setting a config dict may hold for ``algo``, with its default."""
+    config = ALGORITHMS[algo]()[1]
+    names = [k for k in vars(config) if not k.startswith("_")]
+    names += [
+        name
+        for cls in type(config).__mro__
+        for name, attr in vars(cls).items()
+        if isinstance(attr, property) and attr.fset is not None and not name.startswith("_")
+    ]
+    settings = {}
+    for name in names:
+        try:
+            settings[name] = getattr(config, name)
+        except ValueError:  # deprecated alias: RLlib raises on access
+            continue
+    return settings
+
+
+def _check_rllib_keys(algo: str, settings: Mapping[str, Any]) -> None:
+    defaults = _rllib_settings(algo)
+    valid = [*defaults, *OWN_KEYS]
+    for key, value in settings.items():
+        if key in TRAPS:
+            raise ConfigError(f"config key {key!r}: {TRAPS[key]}")
+        if key in RESERVED:
+            raise ConfigError(f"config key {key!r} is set by build_config: {RESERVED[key]}")
+        attr = AlgorithmConfig._translate_special_keys(key, warn_deprecated=False)
+        if attr not in defaults:
+            raise ConfigError(unknown_key_message(key, valid, f"the {algo} config"))
+        default = defaults[attr]
+        if (
+            isinstance(value, str)
+            and isinstance(default, (int, float))
+            and not isinstance(default, bool)
+        ):
+            raise ConfigError(
+                f"config key {key!r} must be a number, got the string {value!r} (YAML reads "
+                "'3e-4' as text: write 3.0e-4)"
+            )
+
+
+def _check_spaces(env: str, env_config: Mapping[str, Any]) -> None:
+    probe = make_rllib_env(env, env_config)
+    try:
+        TeamLayout.from_spaces(probe.observation_spaces)
+        action_spaces = {a: probe.action_spaces[a] for a in probe.possible_agents}
+    finally:
+        probe.close()
+    distinct = {str(s) for s in action_spaces.values()}
+    if len(distinct) > 1:
+        raise ConfigError(
+            f"env {env!r} gives its agents different action spaces ({action_spaces}); one "
+            "shared network needs one action space for all agents"
+        )
+    action_head(next(iter(action_spaces.values())))
+
+
+def build_config(user_config: Mapping[str, Any]) -> dict[str, Any]:
+    """Returns the config dict for ``tune.run(algo, config=...)``.
+
+    Raises:
+        ConfigError: naming the first wrong key, env name, value or space.
+
+    Example:
+        >>> config = build_config({"env": "guessing_sum_v0", "model": {"comm": "bigru"}})
+        >>> sorted(config["policies"]), config["env"]
+        (['shared'], 'guessing_sum_v0')
+    """
+    if not isinstance(user_config, Mapping):
+        raise ConfigError(f"a config must be a dict, got {type(user_config).__name__}")
+    settings = dict(user_config)
+    algo = settings.pop("algo", "PPO")
+    check_choice(algo, SUPPORTED_ALGOS, "algo")
+    stop = settings.pop("stop", {})
+    if not isinstance(stop, Mapping):
+        raise ConfigError(f"'stop' must be a dict such as {{training_iteration: 50}}, got {stop!r}")
+    if "env" not in settings:
+        raise ConfigError("the config needs 'env', e.g. env: simple_spread_v3")
+    env = settings.pop("env")
+    check_env_name(env)
+    env_config = dict(settings.pop("env_config", None) or {})
+    model = BiCNetConfig.from_dict(settings.pop("model", None))
+    _check_rllib_keys(algo, settings)
+    _check_spaces(env, env_config)
+
+    module_spec = RLModuleSpec(module_class=MODULE_FOR_ALGO[algo], model_config=model.to_dict())
+    return {
+        "env": env,
+        "env_config": env_config,
+        "policies": {SHARED_POLICY_ID},
+        "policy_mapping_fn": map_to_shared_policy,
+        "rl_module_spec": MultiRLModuleSpec(rl_module_specs={SHARED_POLICY_ID: module_spec}),
+        "_env_to_module_connector": team_view_connector,
+        **settings,
+    }
+
+
+def experiment_settings(user_config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The ``(algo, stop)`` a user config asks for (defaults: PPO, no stop)."""
+    return user_config.get("algo", "PPO"), dict(user_config.get("stop") or {})
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Reads a user config from a YAML file."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    values = yaml.safe_load(path.read_text())
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path} must hold a mapping of config keys, got {type(values).__name__}")
+    return values

@@ -1,0 +1,90 @@
+"""PettingZoo ParallelEnv -> RLlib MultiAgentEnv, with a stable agent order.
+
+Differences from RLlib's own ``ParallelPettingZooEnv``: the agent order and
+the Dict spaces follow ``possible_agents`` in natural sort order (RLlib builds
+them from a set), spaces are given for every possible agent, ``render()``
+calls PettingZoo's ``render()`` without arguments, an episode ends exactly
+when PettingZoo has no agents left, and AEC envs are converted (or refused
+with a clear error).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+from pettingzoo import AECEnv, ParallelEnv
+from pettingzoo.utils.conversions import aec_to_parallel
+from ray.rllib.env.multi_agent_env import MultiAgentEnv
+
+from rllib_shared.errors import ConfigError
+from rllib_shared.team_view import natural_sorted
+
+
+def as_parallel(env: Any) -> ParallelEnv:
+    """Returns ``env`` as a ParallelEnv, converting parallelizable AEC envs."""
+    if isinstance(env, ParallelEnv):
+        return env
+    if isinstance(env, AECEnv):
+        if not env.metadata.get("is_parallelizable", False):
+            raise ConfigError(
+                f"the AEC env {env.metadata.get('name', env)!r} is turn-based (its metadata "
+                "lacks is_parallelizable=True), but the shared team network needs every "
+                "agent to act at every step; use a parallel env or one whose AEC version "
+                "PettingZoo can convert"
+            )
+        return aec_to_parallel(env)
+    raise ConfigError(f"expected a PettingZoo ParallelEnv or AECEnv, got {type(env).__name__}")
+
+
+class PettingZooEnv(MultiAgentEnv):
+    """Wraps a PettingZoo env for RLlib's new API stack.
+
+    Example:
+        >>> from rllib_shared.envs.guessing_sum import GuessingSumEnv
+        >>> env = PettingZooEnv(GuessingSumEnv(n_agents=3))
+        >>> env.possible_agents
+        ['agent_0', 'agent_1', 'agent_2']
+        >>> obs, infos = env.reset(seed=0)
+        >>> sorted(obs)
+        ['agent_0', 'agent_1', 'agent_2']
+    """
+
+    def __init__(self, env: Any):
+        super().__init__()
+        self.par_env = as_parallel(env)
+        self.possible_agents = natural_sorted(self.par_env.possible_agents)
+        self.agents = list(self.possible_agents)
+        self.observation_spaces = {
+            a: self.par_env.observation_space(a) for a in self.possible_agents
+        }
+        self.action_spaces = {a: self.par_env.action_space(a) for a in self.possible_agents}
+        self.observation_space = gym.spaces.Dict(self.observation_spaces)
+        self.action_space = gym.spaces.Dict(self.action_spaces)
+        self.render_mode = getattr(self.par_env, "render_mode", None)
+        self.metadata = getattr(self.par_env, "metadata", {})
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        # PettingZoo re-seeds only when a seed is given: keep that contract.
+        obs, infos = self.par_env.reset(seed=seed, options=options)
+        self.agents = natural_sorted(self.par_env.agents)
+        return obs, infos or {}
+
+    def step(self, action_dict: dict):
+        obs, rewards, terminateds, truncateds, infos = self.par_env.step(action_dict)
+        self.agents = natural_sorted(self.par_env.agents)
+        episode_over = not self.par_env.agents
+        all_terminated = episode_over and all(terminateds.values())
+        terminateds = dict(terminateds, __all__=all_terminated)
+        truncateds = dict(truncateds, __all__=episode_over and not all_terminated)
+        return obs, rewards, terminateds, truncateds, infos
+
+    def render(self):
+        return self.par_env.render()
+
+    def close(self):
+        self.par_env.close()
+
+    @property
+    def unwrapped_pettingzoo(self) -> ParallelEnv:
+        return self.par_env

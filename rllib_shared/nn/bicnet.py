@@ -1,0 +1,169 @@
+"""BiCNet networks (Peng et al. 2017, arXiv 1703.10069) on team tensors.
+
+Every block works on ``(*B, n_agents, F)`` tensors and applies the same
+weights to every agent, so the parameter count does not depend on
+``n_agents``. The trunk is: per-agent dense encoder -> communication across
+the agent axis -> concatenation with the agent's own input (BiCNet's skip
+connection). A head maps trunk features to one output row per agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from rllib_shared.errors import check_choice
+from rllib_shared.nn.communication import AgentCommunication
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "silu": nn.SiLU}
+
+
+def mlp(
+    in_features: int,
+    hidden: Sequence[int],
+    out_features: int | None = None,
+    *,
+    activation: str = "tanh",
+) -> nn.Sequential:
+    """Dense layers applied to the last axis (so per agent, with shared weights).
+
+    ``hidden`` layers are followed by the activation; an ``out_features``
+    layer, if given, is linear.
+
+    >>> mlp(4, [8, 8], 2)(torch.zeros(7, 3, 4)).shape
+    torch.Size([7, 3, 2])
+    """
+    check_choice(activation, ACTIVATIONS, "activation")
+    layers: list[nn.Module] = []
+    width = in_features
+    for size in hidden:
+        layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
+        width = size
+    if out_features is not None:
+        layers.append(nn.Linear(width, out_features))
+    return nn.Sequential(*layers)
+
+
+def mlp_width(in_features: int, hidden: Sequence[int]) -> int:
+    return hidden[-1] if hidden else in_features
+
+
+class BiCNetTrunk(nn.Module):
+    """Encoder -> communication -> skip connection, shared across agents.
+
+    Example:
+        >>> trunk = BiCNetTrunk(in_features=5, encoder_hidden=[32], comm_hidden=16)
+        >>> trunk(torch.zeros(2, 4, 5), torch.ones(2, 4, dtype=torch.bool)).shape
+        torch.Size([2, 4, 37])
+    """
+
+    def __init__(
+        self,
+        *,
+        in_features: int,
+        encoder_hidden: Sequence[int] = (64,),
+        comm_hidden: int = 64,
+        comm: str = "bilstm",
+        activation: str = "tanh",
+        skip_input: bool = True,
+    ):
+        super().__init__()
+        self.encoder = mlp(in_features, encoder_hidden, activation=activation)
+        self.comm = AgentCommunication(
+            in_features=mlp_width(in_features, encoder_hidden), hidden=comm_hidden, kind=comm
+        )
+        self.skip_input = skip_input
+        self.out_features = self.comm.out_features + (in_features if skip_input else 0)
+
+    def forward(self, x: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+        """Shapes: x ``(*B, n_agents, F)``, alive ``(*B, n_agents)``
+        -> ``(*B, n_agents, out_features)``."""
+        mixed = self.comm(self.encoder(x), alive)
+        if not self.skip_input:
+            return mixed
+        return torch.cat([mixed, x * alive.unsqueeze(-1).to(x.dtype)], dim=-1)
+
+
+class BiCNet(nn.Module):
+    """A BiCNet actor or critic: trunk plus a per-agent head.
+
+    Used as actor (``out_features`` = action-distribution inputs per agent) and
+    as critic (``out_features=1``: one value per agent).
+
+    Example:
+        >>> actor = BiCNet(in_features=5, out_features=2)
+        >>> actor(torch.zeros(4, 3, 5), torch.ones(4, 3, dtype=torch.bool)).shape
+        torch.Size([4, 3, 2])
+    """
+
+    def __init__(
+        self,
+        *,
+        in_features: int,
+        out_features: int,
+        encoder_hidden: Sequence[int] = (64,),
+        comm_hidden: int = 64,
+        head_hidden: Sequence[int] = (64,),
+        comm: str = "bilstm",
+        activation: str = "tanh",
+        skip_input: bool = True,
+    ):
+        super().__init__()
+        self.trunk = BiCNetTrunk(
+            in_features=in_features,
+            encoder_hidden=encoder_hidden,
+            comm_hidden=comm_hidden,
+            comm=comm,
+            activation=activation,
+            skip_input=skip_input,
+        )
+        self.head = mlp(self.trunk.out_features, head_hidden, out_features, activation=activation)
+
+    def forward(self, x: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+        """Shapes: x ``(*B, n_agents, F)``, alive ``(*B, n_agents)``
+        -> ``(*B, n_agents, out_features)``."""
+        return self.head(self.trunk(x, alive))
+
+
+class BiCNetActorCritic(nn.Module):
+    """One trunk, two heads: policy and value from a single forward pass.
+
+    Example:
+        >>> net = BiCNetActorCritic(in_features=5, action_features=3)
+        >>> feats = net.trunk(torch.zeros(2, 3, 5), torch.ones(2, 3, dtype=torch.bool))
+        >>> net.pi(feats).shape, net.vf(feats).shape
+        (torch.Size([2, 3, 3]), torch.Size([2, 3, 1]))
+    """
+
+    def __init__(
+        self,
+        *,
+        in_features: int,
+        action_features: int,
+        encoder_hidden: Sequence[int] = (64,),
+        comm_hidden: int = 64,
+        head_hidden: Sequence[int] = (64,),
+        comm: str = "bilstm",
+        activation: str = "tanh",
+        skip_input: bool = True,
+    ):
+        super().__init__()
+        self.trunk = BiCNetTrunk(
+            in_features=in_features,
+            encoder_hidden=encoder_hidden,
+            comm_hidden=comm_hidden,
+            comm=comm,
+            activation=activation,
+            skip_input=skip_input,
+        )
+        width = self.trunk.out_features
+        self.pi = mlp(width, head_hidden, action_features, activation=activation)
+        self.vf = mlp(width, head_hidden, 1, activation=activation)
+
+    def forward(self, x: torch.Tensor, alive: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Shapes: x ``(*B, n_agents, F)``, alive ``(*B, n_agents)``
+        -> (``(*B, n_agents, action_features)``, ``(*B, n_agents)``)."""
+        feats = self.trunk(x, alive)
+        return self.pi(feats), self.vf(feats).squeeze(-1)

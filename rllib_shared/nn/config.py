@@ -1,0 +1,87 @@
+"""The BiCNet model options, as one frozen dataclass built from a plain dict."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from rllib_shared.errors import ConfigError, check_choice, check_keys
+from rllib_shared.nn.bicnet import ACTIVATIONS, BiCNet, BiCNetActorCritic
+from rllib_shared.nn.communication import COMM_KINDS
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BiCNetConfig:
+    """Options of the BiCNet actor and critic (the ``model`` section of a config).
+
+    Example:
+        >>> BiCNetConfig.from_dict({"comm": "bigru", "encoder_hidden": [32]}).encoder_hidden
+        (32,)
+    """
+
+    comm: str = "bilstm"
+    """Communication across the agent axis: "bilstm" (BiCNet), "bigru", or
+    "none" (no communication: an independent shared MLP, the ablation)."""
+    encoder_hidden: tuple[int, ...] = (64,)
+    """Sizes of the per-agent dense layers before communication."""
+    comm_hidden: int = 64
+    """Hidden size per direction of the communication RNN."""
+    head_hidden: tuple[int, ...] = (64,)
+    """Sizes of the per-agent dense layers after communication."""
+    activation: str = "tanh"
+    """Activation of every dense layer: tanh, relu, elu or silu."""
+    skip_input: bool = True
+    """Feed each agent's own input into its head (BiCNet's skip connection)."""
+    share_actor_critic: bool = False
+    """One trunk for policy and value; the value reuses the trunk output of the
+    same forward pass instead of running a second network."""
+
+    def __post_init__(self):
+        check_choice(self.comm, COMM_KINDS, "model.comm")
+        check_choice(self.activation, ACTIVATIONS, "model.activation")
+        for name in ("encoder_hidden", "head_hidden"):
+            sizes = getattr(self, name)
+            if not all(isinstance(s, int) and s > 0 for s in sizes):
+                raise ConfigError(f"model.{name} must be a list of positive ints, got {sizes!r}")
+        if not (isinstance(self.comm_hidden, int) and self.comm_hidden > 0):
+            raise ConfigError(f"model.comm_hidden must be a positive int, got {self.comm_hidden!r}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> BiCNetConfig:
+        values = dict(values or {})
+        check_keys(values, cls.field_names(), "the model config")
+        for name in ("encoder_hidden", "head_hidden"):
+            if name in values:
+                sizes = values[name]
+                values[name] = tuple(sizes) if isinstance(sizes, (list, tuple)) else (sizes,)
+        return cls(**values)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["encoder_hidden"] = list(self.encoder_hidden)
+        out["head_hidden"] = list(self.head_hidden)
+        return out
+
+    def _net_kwargs(self) -> dict[str, Any]:
+        return dict(
+            encoder_hidden=self.encoder_hidden,
+            comm_hidden=self.comm_hidden,
+            head_hidden=self.head_hidden,
+            comm=self.comm,
+            activation=self.activation,
+            skip_input=self.skip_input,
+        )
+
+    def build_net(self, in_features: int, out_features: int) -> BiCNet:
+        """An actor (``out_features`` per agent) or critic (``out_features=1``)."""
+        return BiCNet(in_features=in_features, out_features=out_features, **self._net_kwargs())
+
+    def build_actor_critic(self, in_features: int, action_features: int) -> BiCNetActorCritic:
+        return BiCNetActorCritic(
+            in_features=in_features, action_features=action_features, **self._net_kwargs()
+        )

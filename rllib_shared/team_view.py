@@ -1,0 +1,132 @@
+"""The team view: one agent's observation widened to the whole team.
+
+Each agent's observation becomes an array ``(n_agents, features + 2)``: row
+``k`` holds agent ``k``'s flattened observation (zero-padded to the widest
+agent), then an *alive* flag and an *is-self* flag. Agent ``k`` is the k-th
+agent in natural sort order of the env's possible agents, so the agent axis
+is stable however RLlib orders its dicts. Pure numpy/torch/gymnasium: the
+env-to-module connector, the RLModules and :func:`rllib_shared.load_policy`
+all use this one layout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rllib_shared.errors import ConfigError
+
+ALIVE = -2
+IS_SELF = -1
+N_FLAGS = 2
+
+
+def natural_key(agent_id: Any) -> list:
+    """Sort key that puts ``agent_2`` before ``agent_10``.
+
+    >>> sorted(["agent_10", "agent_2", "adversary_0"], key=natural_key)
+    ['adversary_0', 'agent_2', 'agent_10']
+    """
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(agent_id))]
+
+
+def natural_sorted(agent_ids: Iterable[Any]) -> list:
+    return sorted(agent_ids, key=natural_key)
+
+
+def flat_dim(space: gym.Space, agent_id: Any = "?") -> int:
+    """Length of an observation after flattening (Box) or one-hot (Discrete)."""
+    if isinstance(space, gym.spaces.Box):
+        return int(np.prod(space.shape))
+    if isinstance(space, gym.spaces.Discrete):
+        return int(space.n)
+    raise ConfigError(
+        f"agent {agent_id!r} has observation space {space}, which the team view cannot "
+        "handle: use Box or Discrete observations (wrap Dict/Tuple observations with "
+        "gymnasium's FlattenObservation, or PettingZoo's flatten_observation wrapper)"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class TeamLayout:
+    """Agent order and feature sizes of a team view.
+
+    Example:
+        >>> spaces = {a: gym.spaces.Box(-1, 1, (2,)) for a in ["b_1", "b_0"]}
+        >>> layout = TeamLayout.from_spaces(spaces)
+        >>> layout.agents, layout.width
+        (('b_0', 'b_1'), 4)
+        >>> layout.encode({"b_1": np.array([0.5, 0.5])})["b_1"]
+        array([[0. , 0. , 0. , 0. ],
+               [0.5, 0.5, 1. , 1. ]], dtype=float32)
+    """
+
+    agents: tuple
+    spaces: tuple
+
+    @classmethod
+    def from_spaces(cls, observation_spaces: Mapping[Any, gym.Space]) -> TeamLayout:
+        agents = tuple(natural_sorted(observation_spaces))
+        spaces = tuple(observation_spaces[a] for a in agents)
+        for agent, space in zip(agents, spaces):
+            flat_dim(space, agent)
+        return cls(agents=agents, spaces=spaces)
+
+    @property
+    def n_agents(self) -> int:
+        return len(self.agents)
+
+    @property
+    def features(self) -> int:
+        return max(flat_dim(s) for s in self.spaces)
+
+    @property
+    def width(self) -> int:
+        return self.features + N_FLAGS
+
+    def observation_space(self) -> gym.spaces.Box:
+        return gym.spaces.Box(-np.inf, np.inf, (self.n_agents, self.width), np.float32)
+
+    def encode(self, observations: Mapping[Any, Any]) -> dict[Any, np.ndarray]:
+        """Maps ``{agent: observation}`` of the agents present this step to
+        ``{agent: (n_agents, width) float32}``; absent agents are dead rows."""
+        team = np.zeros((self.n_agents, self.width), np.float32)
+        slots = {}
+        for k, (agent, space) in enumerate(zip(self.agents, self.spaces)):
+            if agent not in observations:
+                continue
+            obs = observations[agent]
+            if isinstance(space, gym.spaces.Discrete):
+                team[k, int(obs) - int(space.start)] = 1.0
+            else:
+                flat = np.asarray(obs, np.float32).reshape(-1)
+                team[k, : flat.shape[0]] = flat
+            team[k, ALIVE] = 1.0
+            slots[agent] = k
+        views = {}
+        for agent, k in slots.items():
+            view = team.copy()
+            view[k, IS_SELF] = 1.0
+            views[agent] = view
+        return views
+
+
+def split_team_view(obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Splits a batch of team views into its parts.
+
+    Shapes: ``(*B, n_agents, features + 2)`` -> features ``(*B, n_agents, features)``,
+    alive ``(*B, n_agents)`` bool, self index ``(*B,)`` long.
+    """
+    return obs[..., :-N_FLAGS], obs[..., ALIVE] > 0.5, obs[..., IS_SELF].argmax(dim=-1)
+
+
+def select_self(per_agent: torch.Tensor, self_index: torch.Tensor) -> torch.Tensor:
+    """Picks each row's own agent: ``(*B, n_agents, D)``, ``(*B,)`` -> ``(*B, D)``."""
+    index = self_index[..., None, None].expand(*self_index.shape, 1, per_agent.shape[-1])
+    return per_agent.gather(-2, index).squeeze(-2)
