@@ -39,6 +39,10 @@ class BiCNetPPOTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         if self.bicnet.share_actor_critic:
             self.net = self.bicnet.build_actor_critic(in_features, action_features)
             pi_out = self.net.pi[-1]
+            if self.inference_only:
+                # RLlib's own pruning of nested names deletes `self.vf` instead of
+                # `self.net.vf` and fails; pruned here, it finds nothing left to do.
+                del self.net.vf
         else:
             self.actor = self.bicnet.build_net(in_features, action_features)
             self.critic = self.bicnet.build_net(in_features, 1)

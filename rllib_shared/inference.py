@@ -1,0 +1,122 @@
+"""Acting with a trained team outside RLlib: ``load_policy(checkpoint)``.
+
+The returned policy applies the same team view as the env-to-module
+connector and undoes RLlib's action normalisation, so it maps a PettingZoo
+observation dict straight to an action dict. No Ray session is started.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.rl_module import RLModule
+from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
+
+from rllib_shared.envs.registry import make_pettingzoo_env
+from rllib_shared.errors import ConfigError
+from rllib_shared.policy_mapping import SHARED_POLICY_ID
+from rllib_shared.team_view import TeamLayout
+
+MODULE_SUBDIR = Path("learner_group", "learner", "rl_module")
+
+
+def find_checkpoint(path: str | Path | Any) -> Path:
+    """An algorithm checkpoint dir from itself, a Tune ``Checkpoint``, or a trial
+    or experiment dir (then the newest checkpoint inside)."""
+    path = Path(getattr(path, "path", path))
+    if (path / "rllib_checkpoint.json").is_file():
+        return path
+    found = sorted(path.rglob("rllib_checkpoint.json"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        raise ConfigError(f"no RLlib algorithm checkpoint found in {str(path)!r}")
+    return found[-1].parent
+
+
+def read_algorithm_config(checkpoint: Path) -> dict[str, Any]:
+    """The algorithm's config dict as saved in an algorithm checkpoint."""
+    with open(checkpoint / "class_and_ctor_args.pkl", "rb") as f:
+        saved = pickle.load(f)
+    return saved["ctor_args_and_kwargs"][0][0]
+
+
+class SharedPolicy:
+    """Callable ``{agent: obs} -> {agent: action}`` for the whole team.
+
+    Args:
+        module: The trained shared RLModule.
+        observation_spaces: The env's observation space per agent.
+        action_space: The agents' (common) action space.
+        normalize_actions: Whether RLlib trained with normalised Box actions.
+        clip_actions: Whether RLlib clipped Box actions to the space.
+    """
+
+    def __init__(
+        self,
+        module: RLModule,
+        observation_spaces: Mapping[Any, gym.Space],
+        action_space: gym.Space,
+        *,
+        normalize_actions: bool = True,
+        clip_actions: bool = False,
+    ):
+        self.module = module.eval()
+        self.layout = TeamLayout.from_spaces(observation_spaces)
+        self.action_space = action_space
+        self.normalize_actions = normalize_actions
+        self.clip_actions = clip_actions
+        self.dist_cls = module.get_inference_action_dist_cls()
+
+    @torch.no_grad()
+    def __call__(self, observations: Mapping[Any, Any], *, explore: bool = False) -> dict:
+        views = self.layout.encode(observations)
+        if not views:
+            return {}
+        agents = list(views)
+        batch = {Columns.OBS: torch.from_numpy(np.stack([views[a] for a in agents]))}
+        out = self.module.forward_exploration(batch) if explore else self.module.forward_inference(batch)
+        dist = self.dist_cls.from_logits(out[Columns.ACTION_DIST_INPUTS])
+        actions = (dist if explore else dist.to_deterministic()).sample().numpy()
+        return {agent: self._to_env(action) for agent, action in zip(agents, actions)}
+
+    def _to_env(self, action: np.ndarray):
+        if isinstance(self.action_space, gym.spaces.Discrete):
+            return int(action)
+        if self.normalize_actions:
+            action = unsquash_action(action, self.action_space)
+        if self.clip_actions or self.normalize_actions:
+            action = clip_action(action, self.action_space)
+        return np.asarray(action, dtype=self.action_space.dtype)
+
+
+def load_policy(checkpoint: str | Path | Any, *, module_id: str = SHARED_POLICY_ID) -> SharedPolicy:
+    """Loads the team policy of a Tune/RLlib checkpoint, without Ray.
+
+    ``checkpoint`` may be an algorithm checkpoint dir, a Tune ``Checkpoint`` or
+    a trial/experiment dir (its newest checkpoint is used). The env named in
+    the checkpoint's config must be one of :data:`rllib_shared.ENV_NAMES`.
+    """
+    path = find_checkpoint(checkpoint)
+    config = read_algorithm_config(path)
+    module_dir = path / MODULE_SUBDIR / module_id
+    if not module_dir.is_dir():
+        raise ConfigError(f"checkpoint {str(path)!r} has no module {module_id!r}")
+    module = RLModule.from_checkpoint(module_dir)
+    env = make_pettingzoo_env(config["env"], config.get("env_config"))
+    try:
+        spaces = {a: env.observation_space(a) for a in env.possible_agents}
+    finally:
+        env.close()
+    return SharedPolicy(
+        module,
+        spaces,
+        module.action_space,
+        normalize_actions=bool(config.get("normalize_actions", True)),
+        clip_actions=bool(config.get("clip_actions", False)),
+    )

@@ -1,0 +1,59 @@
+"""Learning-curve PNGs (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def plot_learning_curve(
+    env_steps: Sequence[float],
+    team_return: Sequence[float],
+    agent_returns: Mapping[str, Sequence[float]],
+    path: str | Path,
+    *,
+    title: str = "",
+) -> Path:
+    """Team return (left) and per-agent returns (right) against env steps."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, (ax_team, ax_agents) = plt.subplots(1, 2, figsize=(11, 4))
+    ax_team.plot(env_steps, team_return, color="black")
+    ax_team.set(title="team return (sum over agents)", xlabel="env steps", ylabel="return")
+    for agent, returns in agent_returns.items():
+        ax_agents.plot(env_steps[: len(returns)], returns, label=agent)
+    ax_agents.set(title="per-agent return", xlabel="env steps")
+    if agent_returns:
+        ax_agents.legend(fontsize="small")
+    for ax in (ax_team, ax_agents):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_comparison(
+    panels: Mapping[str, Mapping[str, tuple[Sequence[float], Sequence[float]]]],
+    path: str | Path,
+) -> Path:
+    """One panel per task, one line per method: ``{task: {method: (steps, returns)}}``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    for ax, (task, curves) in zip(axes[0], panels.items()):
+        for method, (steps, returns) in curves.items():
+            ax.plot(steps, returns, label=method)
+        ax.set(title=task, xlabel="env steps", ylabel="team return")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

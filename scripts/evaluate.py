@@ -1,0 +1,46 @@
+#!/usr/bin/env python
+"""Run a trained team greedily and print per-agent and team returns.
+
+    python scripts/evaluate.py results/bicnet_ppo_guessing_sum --episodes 10 --gif team.gif
+
+CHECKPOINT may be a checkpoint dir, a trial dir or an experiment dir (the
+newest checkpoint inside is used). No Ray session is started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rllib_shared import ConfigError
+from rllib_shared.evaluation import evaluate
+from rllib_shared.inference import find_checkpoint, load_policy, read_algorithm_config
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint")
+    parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gif", help="write the first episode as an animated GIF here")
+    parser.add_argument("--explore", action="store_true", help="sample actions instead of greedy")
+    args = parser.parse_args(argv)
+    try:
+        checkpoint = find_checkpoint(args.checkpoint)
+        policy = load_policy(checkpoint)
+        config = read_algorithm_config(checkpoint)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    act = (lambda obs: policy(obs, explore=True)) if args.explore else policy
+    print(f"checkpoint {checkpoint}\nenv {config['env']} {config.get('env_config') or {}}")
+    result = evaluate(
+        act, config["env"], config.get("env_config"),
+        episodes=args.episodes, seed=args.seed, gif=args.gif,
+    )
+    print(result.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

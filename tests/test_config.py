@@ -1,0 +1,79 @@
+"""build_config: what it fills in and every error it documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rllib_shared import ENV_NAMES, ConfigError, build_config, load_yaml, map_to_shared_policy
+from rllib_shared.modules import BiCNetAPPOTorchRLModule, BiCNetPPOTorchRLModule
+
+CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+BASE = {"env": "guessing_sum_v0"}
+
+
+def test_fills_in_one_policy_module_and_connector():
+    config = build_config({**BASE, "model": {"comm": "bigru"}, "lr": 1e-3, "lambda": 0.9})
+    assert config["policies"] == {"shared"}
+    assert {map_to_shared_policy(f"agent_{i}") for i in range(20)} == {"shared"}
+    spec = config["rl_module_spec"].rl_module_specs["shared"]
+    assert spec.module_class is BiCNetPPOTorchRLModule
+    assert spec.model_config["comm"] == "bigru"
+    assert config["lr"] == 1e-3 and config["lambda"] == 0.9
+    assert "algo" not in config and "model" not in config
+
+
+@pytest.mark.parametrize("algo, module", [("PPO", BiCNetPPOTorchRLModule), ("IMPALA", BiCNetPPOTorchRLModule),
+                                          ("APPO", BiCNetAPPOTorchRLModule)])
+def test_module_follows_algo(algo, module):
+    config = build_config({**BASE, "algo": algo})
+    assert config["rl_module_spec"].rl_module_specs["shared"].module_class is module
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_every_yaml_in_configs_builds(path):
+    config = build_config(load_yaml(path))
+    assert config["env"] in ENV_NAMES
+
+
+ERRORS = [
+    ({**BASE, "lrr": 0.1}, "unknown key 'lrr' in the PPO config; did you mean 'lr'"),
+    ({**BASE, "train_batch_size_per_lerner": 10}, "did you mean 'train_batch_size_per_learner'"),
+    ({**BASE, "algo": "DQN"}, "unknown algo 'DQN'.*valid values: PPO, IMPALA, APPO"),
+    ({"lr": 0.1}, "needs 'env'"),
+    ({"env": "simple_spred"}, "unknown env name 'simple_spred'.*valid values: " + ", ".join(ENV_NAMES)),
+    ({"env": "CartPole-v1"}, "valid values: " + ", ".join(ENV_NAMES)),
+    ({**BASE, "env_to_module_connector": None}, "silently ignores 'env_to_module_connector'"),
+    ({**BASE, "model_config": {}}, "'model_config' is a read-only property.*under 'model'"),
+    ({**BASE, "custom_model": "x"}, "old API stack"),
+    ({**BASE, "policies": {"a"}}, "'policies' is set by build_config"),
+    ({**BASE, "_model_config": {}}, "set the BiCNet options under 'model'"),
+    ({**BASE, "lr": "3e-4"}, "'lr' must be a number.*write 3.0e-4"),
+    ({**BASE, "model": {"hidden": 3}}, "unknown key 'hidden' in the model config"),
+    ({**BASE, "env_config": {"agents": 3}}, "unknown key 'agents' in env_config of guessing_sum_v0; did you mean 'n_agents'"),
+    ({**BASE, "stop": 10}, "'stop' must be a dict"),
+    ({"env": "pettingzoo", "env_config": {"pettingzoo_env": "mpe2.simple_world_comm_v3"}},
+     "different action spaces"),
+    ({"env": "pettingzoo", "env_config": {"pettingzoo_env": "multidiscrete_env"}},
+     "cannot handle action space MultiDiscrete"),
+]
+
+
+@pytest.mark.parametrize("user_config, message", ERRORS, ids=[m[:30] for _, m in ERRORS])
+def test_documented_errors(user_config, message):
+    with pytest.raises(ConfigError, match=message):
+        build_config(user_config)
+
+
+def test_config_must_be_a_mapping():
+    with pytest.raises(ConfigError, match="must be a dict"):
+        build_config(["env", "guessing_sum_v0"])
+
+
+def test_load_yaml_errors(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_yaml(tmp_path / "missing.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_yaml(tmp_path / "list.yaml")

@@ -1,0 +1,119 @@
+"""The PettingZoo wrapper, the guessing-sum game and the env registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pettingzoo.test import parallel_api_test
+from ray.rllib.utils.pre_checks.env import check_multiagent_environments
+
+from rllib_shared.envs import ENV_NAMES, GuessingSumEnv, PettingZooEnv, make_pettingzoo_env, make_rllib_env
+from rllib_shared.errors import ConfigError
+
+ENV_CASES = {
+    "simple_spread_discrete": ("simple_spread_v3", {"N": 3}),
+    "simple_spread_continuous": ("simple_spread_v3", {"N": 2, "continuous_actions": True}),
+    "simple_reference": ("simple_reference_v3", {}),
+    "guessing_sum_continuous": ("guessing_sum_v0", {"n_agents": 4}),
+    "guessing_sum_discrete": ("guessing_sum_v0", {"n_agents": 2, "continuous": False}),
+    "generic": ("pettingzoo", {"pettingzoo_env": "mpe2.simple_spread_v3", "N": 2}),
+}
+
+
+@pytest.mark.parametrize("continuous", [True, False])
+def test_guessing_sum_passes_pettingzoo_parallel_api_test(continuous):
+    parallel_api_test(GuessingSumEnv(n_agents=3, continuous=continuous), num_cycles=30)
+
+
+@pytest.mark.parametrize("case", ENV_CASES)
+def test_wrapped_envs_pass_rllib_env_check(case):
+    name, env_config = ENV_CASES[case]
+    env = make_rllib_env(name, env_config)
+    check_multiagent_environments(env)
+    assert env.possible_agents == sorted(env.possible_agents)
+    assert list(env.observation_space.spaces) == env.possible_agents
+
+
+@pytest.mark.parametrize("case", ENV_CASES)
+def test_episode_ends_exactly_when_no_agent_is_left(case):
+    name, env_config = ENV_CASES[case]
+    env = make_rllib_env(name, {**env_config, "max_cycles": 5} if name != "pettingzoo" else env_config)
+    env.reset(seed=0)
+    steps, done = 0, False
+    while not done:
+        actions = {a: env.action_spaces[a].sample() for a in env.agents}
+        _, _, terminateds, truncateds, _ = env.step(actions)
+        done = terminateds["__all__"] or truncateds["__all__"]
+        steps += 1
+        assert done == (not env.agents)
+    assert steps == (5 if name != "pettingzoo" else 25)
+
+
+def test_agent_order_is_natural_even_with_ten_or_more_agents():
+    env = make_rllib_env("guessing_sum_v0", {"n_agents": 12})
+    assert env.possible_agents[:3] == ["agent_0", "agent_1", "agent_2"]
+    assert env.possible_agents[-2:] == ["agent_10", "agent_11"]
+
+
+@pytest.mark.parametrize("name, env_config", [ENV_CASES["simple_spread_discrete"], ENV_CASES["guessing_sum_continuous"]])
+def test_seeding_is_reproducible_and_only_when_given(name, env_config):
+    env = make_rllib_env(name, env_config)
+    first, _ = env.reset(seed=3)
+    again, _ = env.reset(seed=3)
+    unseeded, _ = env.reset()
+    for agent in first:
+        np.testing.assert_array_equal(first[agent], again[agent])
+    assert any(not np.array_equal(first[a], unseeded[a]) for a in first)
+
+
+@pytest.mark.parametrize("name, env_config", [("simple_spread_v3", {"N": 2}), ("guessing_sum_v0", {})])
+def test_render_returns_rgb_frames(name, env_config):
+    env = make_rllib_env(name, {**env_config, "render_mode": "rgb_array"})
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
+
+
+def test_parallelizable_aec_env_is_converted():
+    from mpe2 import simple_spread_v3
+
+    env = PettingZooEnv(simple_spread_v3.env(N=2))
+    obs, _ = env.reset(seed=0)
+    assert sorted(obs) == ["agent_0", "agent_1"]
+
+
+def test_turn_based_aec_env_is_refused_clearly():
+    from pettingzoo.classic import tictactoe_v3
+
+    with pytest.raises(ConfigError, match="turn-based"):
+        PettingZooEnv(tictactoe_v3.env())
+
+
+def test_unknown_env_name_lists_valid_names():
+    with pytest.raises(ConfigError, match="did you mean 'simple_spread_v3'.*" + ", ".join(ENV_NAMES)):
+        make_pettingzoo_env("simple_sprad_v3")
+
+
+def test_unknown_env_kwarg_is_named_with_suggestion():
+    with pytest.raises(ConfigError, match="unknown key 'n' in env_config of mpe2.simple_spread_v3; did you mean 'N'"):
+        make_pettingzoo_env("simple_spread_v3", {"n": 4})
+    with pytest.raises(ConfigError, match="did you mean 'n_agents'"):
+        make_pettingzoo_env("guessing_sum_v0", {"n_agent": 4})
+
+
+def test_generic_env_errors():
+    with pytest.raises(ConfigError, match="needs env_config\\['pettingzoo_env'\\]"):
+        make_pettingzoo_env("pettingzoo", {})
+    with pytest.raises(ConfigError, match="cannot import PettingZoo env module 'mpe2.nope'"):
+        make_pettingzoo_env("pettingzoo", {"pettingzoo_env": "mpe2.nope"})
+
+
+def test_guessing_sum_rewards_measure_the_error():
+    env = GuessingSumEnv(n_agents=3, continuous=True)
+    obs, _ = env.reset(seed=0)
+    total = float(sum(o[0] for o in obs.values()))
+    actions = {"agent_0": np.array([total]), "agent_1": np.array([total + 1.5]), "agent_2": np.array([0.0])}
+    _, rewards, *_ = env.step(actions)
+    assert rewards["agent_0"] == pytest.approx(0.0, abs=1e-6)
+    assert rewards["agent_1"] == pytest.approx(-0.5)
+    assert rewards["agent_2"] == pytest.approx(-abs(total) / 3)

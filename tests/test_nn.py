@@ -1,0 +1,145 @@
+"""The pure-torch BiCNet blocks: shapes, gradients, information flow, masks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rllib_shared.nn import COMM_KINDS, AgentCommunication, BiCNet, BiCNetActorCritic, BiCNetConfig
+
+F, A = 5, 4
+COMMUNICATING = [k for k in COMM_KINDS if k != "none"]
+
+
+def make_net(comm: str, out: int = A, **kwargs) -> BiCNet:
+    torch.manual_seed(0)
+    return BiCNet(in_features=F, out_features=out, encoder_hidden=(16,), comm_hidden=8,
+                  head_hidden=(16,), comm=comm, **kwargs)
+
+
+def alive_like(x: torch.Tensor) -> torch.Tensor:
+    return torch.ones(x.shape[:-1], dtype=torch.bool)
+
+
+@pytest.mark.parametrize("comm", COMM_KINDS)
+@pytest.mark.parametrize("batch", [(), (7,), (4, 6)])
+@pytest.mark.parametrize("n_agents", [1, 3, 16])
+def test_shapes(comm, batch, n_agents):
+    x = torch.randn(*batch, n_agents, F)
+    alive = alive_like(x)
+    assert make_net(comm)(x, alive).shape == (*batch, n_agents, A)
+    pi, vf = BiCNetActorCritic(in_features=F, action_features=A, comm=comm)(x, alive)
+    assert pi.shape == (*batch, n_agents, A) and vf.shape == (*batch, n_agents)
+
+
+@pytest.mark.parametrize("comm", COMM_KINDS)
+def test_parameter_count_does_not_depend_on_team_size(comm):
+    counts = set()
+    for n_agents in (1, 3, 16):
+        net = make_net(comm)
+        net(torch.randn(2, n_agents, F), torch.ones(2, n_agents, dtype=torch.bool))
+        counts.add(sum(p.numel() for p in net.parameters()))
+    assert len(counts) == 1
+
+
+@pytest.mark.parametrize("comm", COMM_KINDS)
+@pytest.mark.parametrize("shared_trunk", [False, True])
+def test_every_parameter_gets_a_gradient(comm, shared_trunk):
+    torch.manual_seed(0)
+    x = torch.randn(8, 3, F)
+    alive = alive_like(x)
+    if shared_trunk:
+        net = BiCNetActorCritic(in_features=F, action_features=A, comm=comm)
+        pi, vf = net(x, alive)
+        loss = pi.pow(2).sum() + vf.pow(2).sum()
+    else:
+        net = make_net(comm)
+        loss = net(x, alive).pow(2).sum()
+    loss.backward()
+    missing = [n for n, p in net.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not missing, f"parameters without gradient: {missing}"
+
+
+def _output_change(net, x, alive, agent_i, agent_j):
+    x2 = x.clone()
+    x2[..., agent_j, :] += 1.0
+    return (net(x2, alive)[..., agent_i, :] - net(x, alive)[..., agent_i, :]).abs().max().item()
+
+
+@pytest.mark.parametrize("comm", COMM_KINDS)
+def test_other_agents_influence_output_exactly_when_communicating(comm):
+    net = make_net(comm)
+    x = torch.randn(2, 4, F)
+    alive = alive_like(x)
+    for i in range(4):
+        for j in range(4):
+            changed = _output_change(net, x, alive, i, j) > 1e-6
+            assert changed == (i == j or net.trunk.comm.communicates), (comm, i, j)
+
+
+@pytest.mark.parametrize("comm", COMMUNICATING)
+def test_gradient_reaches_every_teammate(comm):
+    net = make_net(comm)
+    x = torch.randn(1, 5, F, requires_grad=True)
+    net(x, alive_like(x.detach()))[0, 0].sum().backward()
+    assert (x.grad[0].abs().sum(-1) > 0).all()
+
+
+def test_no_communication_is_permutation_equivariant():
+    net = make_net("none")
+    x = torch.randn(3, 6, F)
+    perm = torch.randperm(6)
+    out = net(x, alive_like(x))
+    assert torch.allclose(net(x[:, perm], alive_like(x)), out[:, perm], atol=1e-6)
+
+
+def test_bilstm_is_order_aware():
+    net = make_net("bilstm")
+    x = torch.randn(3, 6, F)
+    perm = torch.tensor([5, 4, 3, 2, 1, 0])
+    out = net(x, alive_like(x))
+    assert not torch.allclose(net(x[:, perm], alive_like(x)), out[:, perm], atol=1e-4)
+
+
+@pytest.mark.parametrize("comm", COMM_KINDS)
+def test_identical_inputs_give_identical_outputs_with_shared_weights(comm):
+    net = make_net(comm)
+    x = torch.randn(1, 1, F).expand(2, 4, F).clone()
+    out = net(x, alive_like(x))
+    if comm == "none":
+        assert torch.allclose(out, out[:, :1].expand_as(out), atol=1e-6)
+    else:  # the position in the agent sequence differs, so outputs may too
+        assert torch.allclose(out[0], out[1], atol=1e-6)
+
+
+@pytest.mark.parametrize("comm", COMM_KINDS)
+def test_dead_agents_do_not_influence_live_agents(comm):
+    net = make_net(comm)
+    x = torch.randn(2, 5, F)
+    alive = torch.tensor([[True, False, True, True, False], [False, True, True, False, True]])
+    out = net(x, alive)
+    x_noise = x + 10.0 * (~alive).unsqueeze(-1) * torch.randn_like(x)
+    out_noise = net(x_noise, alive)
+    assert torch.allclose(out[alive], out_noise[alive], atol=1e-5)
+    # A team with dead slots acts exactly like the team of its live agents alone.
+    for row in range(2):
+        live = alive[row].nonzero().squeeze(-1)
+        alone = net(x[row, live].unsqueeze(0), torch.ones(1, len(live), dtype=torch.bool))
+        assert torch.allclose(out[row, live], alone[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("comm", COMM_KINDS)
+def test_all_dead_rows_and_empty_batches(comm):
+    comm_block = AgentCommunication(in_features=F, hidden=4, kind=comm)
+    out = comm_block(torch.randn(3, 2, F), torch.zeros(3, 2, dtype=torch.bool))
+    assert out.shape == (3, 2, 8) and not out.abs().sum() > 0
+    assert comm_block(torch.randn(0, 2, F), torch.ones(0, 2, dtype=torch.bool)).shape == (0, 2, 8)
+
+
+def test_config_rejects_unknown_keys_with_suggestion():
+    with pytest.raises(ValueError, match="did you mean 'comm_hidden'"):
+        BiCNetConfig.from_dict({"comm_hiden": 32})
+    with pytest.raises(ValueError, match="valid values: bilstm, bigru, none"):
+        BiCNetConfig.from_dict({"comm": "lstm"})
+    with pytest.raises(ValueError, match="positive ints"):
+        BiCNetConfig.from_dict({"encoder_hidden": [0]})

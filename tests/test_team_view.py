@@ -1,0 +1,56 @@
+"""The team-view layout shared by the connector, the modules and load_policy."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from rllib_shared.errors import ConfigError
+from rllib_shared.team_view import TeamLayout, natural_sorted, select_self, split_team_view
+
+
+def test_agent_axis_follows_natural_order_not_dict_order():
+    spaces = {a: gym.spaces.Box(-1, 1, (2,)) for a in ["agent_10", "agent_2", "agent_1"]}
+    assert TeamLayout.from_spaces(spaces).agents == ("agent_1", "agent_2", "agent_10")
+    assert natural_sorted(["a_3", "a_20", "a_100"]) == ["a_3", "a_20", "a_100"]
+
+
+def test_encode_pads_flattens_one_hots_and_flags():
+    spaces = {
+        "a_0": gym.spaces.Box(-1, 1, (2, 2)),
+        "a_1": gym.spaces.Discrete(3, start=1),
+        "a_2": gym.spaces.Box(-1, 1, (1,)),
+    }
+    layout = TeamLayout.from_spaces(spaces)
+    assert (layout.n_agents, layout.features, layout.width) == (3, 4, 6)
+    views = layout.encode({"a_2": np.array([0.5]), "a_1": 2, "a_0": np.arange(4).reshape(2, 2)})
+    team = views["a_1"]
+    np.testing.assert_array_equal(team[0], [0, 1, 2, 3, 1, 0])
+    np.testing.assert_array_equal(team[1], [0, 1, 0, 0, 1, 1])  # one-hot of 2 with start=1
+    np.testing.assert_array_equal(team[2], [0.5, 0, 0, 0, 1, 0])
+    for k, agent in enumerate(layout.agents):
+        assert views[agent][:, -1].tolist() == [float(i == k) for i in range(3)]
+
+
+def test_absent_agents_are_dead_rows():
+    layout = TeamLayout.from_spaces({a: gym.spaces.Box(-1, 1, (1,)) for a in ["x_0", "x_1", "x_2"]})
+    views = layout.encode({"x_0": np.array([1.0]), "x_2": np.array([2.0])})
+    assert set(views) == {"x_0", "x_2"}
+    assert views["x_0"][:, -2].tolist() == [1.0, 0.0, 1.0]
+    assert not views["x_0"][1].any()
+
+
+def test_split_and_select_self():
+    layout = TeamLayout.from_spaces({a: gym.spaces.Box(-1, 1, (1,)) for a in ["x_0", "x_1"]})
+    views = layout.encode({"x_0": np.array([3.0]), "x_1": np.array([4.0])})
+    batch = torch.from_numpy(np.stack([views["x_1"], views["x_0"]]))
+    features, alive, self_index = split_team_view(batch)
+    assert features.shape == (2, 2, 1) and alive.all() and self_index.tolist() == [1, 0]
+    assert select_self(features, self_index).squeeze(-1).tolist() == [4.0, 3.0]
+
+
+def test_unsupported_observation_space_is_named():
+    with pytest.raises(ConfigError, match="agent 'a_0'.*FlattenObservation"):
+        TeamLayout.from_spaces({"a_0": gym.spaces.Dict({"x": gym.spaces.Discrete(2)})})
