@@ -1,0 +1,51 @@
+"""scripts/train.py and scripts/evaluate.py run as a user runs them."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from conftest import tiny
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def script(name: str, *args, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def test_train_then_evaluate_with_gif(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny("guessing_sum_v0", {"n_agents": 3}, algo="PPO")))
+    train = script("train.py", config, "--stop-iters", 2, "--storage-path", tmp_path / "results")
+    assert train.returncode == 0, train.stderr[-3000:]
+    assert re.search(r"iter +2 \| env steps +\d", train.stdout)
+    checkpoint = Path(re.search(r"^checkpoint: (.+)$", train.stdout, re.M).group(1))
+    png = Path(re.search(r"^learning curve: (.+)$", train.stdout, re.M).group(1))
+    assert (checkpoint / "rllib_checkpoint.json").is_file()
+    assert Image.open(png).size[0] > 100
+
+    gif = tmp_path / "team.gif"
+    evaluate = script("evaluate.py", tmp_path / "results" / "tiny", "--episodes", 2, "--gif", gif)
+    assert evaluate.returncode == 0, evaluate.stderr[-3000:]
+    assert re.search(r"2 episodes \| team return -?\d+\.\d+ \| agent_0: ", evaluate.stdout)
+    assert Image.open(gif).n_frames > 2
+
+
+def test_train_reports_config_errors_in_one_line(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump({"env": "guessing_sum_v0", "lrr": 0.1, "stop": {"training_iteration": 1}}))
+    train = script("train.py", config)
+    assert train.returncode == 2
+    assert train.stderr.strip() == ("error: unknown key 'lrr' in the PPO config; did you mean 'lr'?")
+
+
+def test_evaluate_reports_missing_checkpoint(tmp_path):
+    evaluate = script("evaluate.py", tmp_path)
+    assert evaluate.returncode == 2
+    assert "no RLlib algorithm checkpoint found" in evaluate.stderr
