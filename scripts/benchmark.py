@@ -1,0 +1,152 @@
+#!/usr/bin/env python
+"""Side-by-side benchmark: learning quality and training speed in one run.
+
+    python scripts/benchmark.py [--guessing-steps 100000] [--spread-steps 100000] [--only guessing|spread]
+
+guessing_sum (3 agents, continuous): BiCNet-PPO vs the no-communication
+ablation (model.comm: none), at equal env steps.
+simple_spread (N=3, discrete): BiCNet-PPO vs RLlib's built-in parameter
+sharing (RLlib's ParallelPettingZooEnv + RLlib's default PPO module, one
+policy), with the same runner settings, PPO settings and env steps.
+
+Prints a table (final team return = mean of the last 3 iterations; env
+steps/s = env steps over training wall time) and writes results/benchmark.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import ray
+from ray import tune
+from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
+from ray.tune.registry import register_env
+
+import rllib_shared
+from rllib_shared.envs import make_pettingzoo_env
+from rllib_shared.plotting import plot_comparison
+from rllib_shared.progress import ProgressCallback
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILTIN_SPREAD = "rllib_builtin_simple_spread_v3"
+
+
+def builtin_simple_spread(env_config):
+    """The env as an RLlib user wires it today: RLlib's own PettingZoo wrapper."""
+    from mpe2 import simple_spread_v3
+
+    return ParallelPettingZooEnv(simple_spread_v3.parallel_env(**env_config))
+
+
+def run(label, algo, config, steps, storage):
+    progress = ProgressCallback()
+    print(f"\n=== {label}: {steps:,} env steps", flush=True)
+    analysis = tune.run(algo, name=label.replace(" ", "_"), config=config,
+                        stop={"num_env_steps_sampled_lifetime": steps},
+                        storage_path=str(storage), callbacks=[progress], verbose=0)
+    trial = analysis.trials[0]
+    if trial.status != "TERMINATED":
+        sys.exit(f"{label} failed: {trial.error_file}")
+    history = next(iter(progress.histories.values()))
+    returns = [row["team_return"] for row in history]
+    result = trial.last_result
+    return {
+        "label": label,
+        "env_steps": int(result["num_env_steps_sampled_lifetime"]),
+        "team_return": float(np.nanmean(returns[-3:])),
+        "steps_per_s": result["num_env_steps_sampled_lifetime"] / result["time_total_s"],
+        "curve": ([row["env_steps"] for row in history], returns),
+    }
+
+
+def reference(label, env_name, env_config, act, episodes=200):
+    """Team return of a fixed policy ``act(env, obs) -> actions``, no learning."""
+    env = make_pettingzoo_env(env_name, env_config)
+    totals = []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=10_000 + episode)
+        total = 0.0
+        while env.agents:
+            obs, rewards, *_ = env.step(act(env, obs))
+            total += sum(rewards.values())
+        totals.append(total)
+    return {"label": label, "env_steps": None, "team_return": float(np.mean(totals)),
+            "steps_per_s": None, "curve": None}
+
+
+def own_number_only(env, obs):
+    return {a: np.asarray(o, np.float32) for a, o in obs.items()}
+
+
+def random_actions(env, obs):
+    return {a: env.action_space(a).sample() for a in obs}
+
+
+def guessing_sum(steps, storage):
+    user = rllib_shared.load_yaml(ROOT / "configs" / "bicnet_ppo_guessing_sum.yaml")
+    ablation = rllib_shared.load_yaml(ROOT / "configs" / "none_ppo_guessing_sum.yaml")
+    rows = [
+        run("guessing_sum BiCNet-PPO", "PPO", rllib_shared.build_config(user), steps, storage),
+        run("guessing_sum no-comm ablation", "PPO", rllib_shared.build_config(ablation), steps, storage),
+    ]
+    rows.append(reference("guessing_sum best without communication (say own number)",
+                          user["env"], user["env_config"], own_number_only))
+    return rows
+
+
+def simple_spread(steps, storage):
+    user = rllib_shared.load_yaml(ROOT / "configs" / "bicnet_ppo_simple_spread.yaml")
+    bicnet = rllib_shared.build_config(user)
+    register_env(BUILTIN_SPREAD, builtin_simple_spread)
+    # Same env settings, runner settings and PPO settings; only env wrapper,
+    # module and connector are RLlib's own.
+    shared_settings = {k: v for k, v in bicnet.items()
+                       if k not in ("env", "rl_module_spec", "_env_to_module_connector")}
+    builtin = {**shared_settings, "env": BUILTIN_SPREAD}
+    rows = [
+        run("simple_spread BiCNet-PPO", "PPO", bicnet, steps, storage),
+        run("simple_spread RLlib built-in sharing", "PPO", builtin, steps, storage),
+    ]
+    rows.append(reference("simple_spread random actions", user["env"], user["env_config"], random_actions))
+    return rows
+
+
+def print_table(rows):
+    print(f"\n{'method':<58} {'env steps':>10} {'team return':>12} {'env steps/s':>12}")
+    for row in rows:
+        steps = f"{row['env_steps']:,}" if row["env_steps"] else "-"
+        speed = f"{row['steps_per_s']:.0f}" if row["steps_per_s"] else "-"
+        print(f"{row['label']:<58} {steps:>10} {row['team_return']:>12.2f} {speed:>12}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--guessing-steps", type=int, default=100_000)
+    parser.add_argument("--spread-steps", type=int, default=100_000)
+    parser.add_argument("--only", choices=["guessing", "spread"])
+    parser.add_argument("--storage-path", default="results/benchmark")
+    parser.add_argument("--png", default="results/benchmark.png")
+    args = parser.parse_args(argv)
+    storage = Path(args.storage_path).resolve()
+    ray.init(include_dashboard=False, log_to_driver=False)
+    panels, rows = {}, []
+    for task, fn, steps in (("guessing", guessing_sum, args.guessing_steps),
+                            ("spread", simple_spread, args.spread_steps)):
+        if args.only and args.only != task:
+            continue
+        task_rows = fn(steps, storage)
+        rows += task_rows
+        panels[task_rows[0]["label"].split()[0]] = {
+            " ".join(r["label"].split()[1:]): r["curve"] for r in task_rows if r["curve"]
+        }
+    print_table(rows)
+    print(f"\nlearning curves: {plot_comparison(panels, args.png)}")
+    ray.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
