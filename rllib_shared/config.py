@@ -7,6 +7,7 @@ A user config is an RLlib config dict plus a few keys of ours::
     env_config: {N: 3}             # keyword arguments of that env
     model: {comm: bilstm}          # rllib_shared.nn.BiCNetConfig fields
     stop: {training_iteration: 50} # read by scripts/train.py, not by RLlib
+    checkpoint: {frequency: 10}    # read by scripts/train.py, not by RLlib
     lr: 0.0003                     # any other key: an RLlib AlgorithmConfig setting
 
 :func:`build_config` checks every key, builds the env once to check its
@@ -16,6 +17,7 @@ BiCNet RLModule and the team-view connector.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from rllib_shared.connectors import team_view_connector
 from rllib_shared.envs.registry import check_env_name, make_rllib_env
-from rllib_shared.errors import ConfigError, check_choice, unknown_key_message
+from rllib_shared.errors import ConfigError, check_choice, check_keys, unknown_key_message
 from rllib_shared.modules import MODULE_FOR_ALGO
 from rllib_shared.modules.spaces import action_head
 from rllib_shared.nn import BiCNetConfig
@@ -36,7 +38,7 @@ from rllib_shared.policy_mapping import SHARED_POLICY_ID, map_to_shared_policy
 from rllib_shared.team_view import TeamLayout
 
 SUPPORTED_ALGOS = tuple(MODULE_FOR_ALGO)
-OWN_KEYS = ("algo", "env", "env_config", "model", "stop")
+OWN_KEYS = ("algo", "env", "env_config", "model", "stop", "checkpoint")
 
 # Keys RLlib would accept but that misbehave in a plain dict, with the fix.
 TRAPS = {
@@ -62,6 +64,42 @@ TRAPS = {
         "under 'model' instead"
     ),
 }
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CheckpointSettings:
+    """When scripts/train.py saves checkpoints (the ``checkpoint`` section)."""
+
+    frequency: int = 0
+    """Save every this many iterations (0: only at the end)."""
+    num_to_keep: int | None = None
+    """Keep only the newest this many checkpoints (None: keep all)."""
+    at_end: bool = True
+    """Save one when the run stops."""
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any] | None) -> CheckpointSettings:
+        if values is not None and not isinstance(values, Mapping):
+            raise ConfigError(f"'checkpoint' must be a dict such as {{frequency: 10}}, got {values!r}")
+        values = dict(values or {})
+        check_keys(values, [f.name for f in dataclasses.fields(cls)], "the checkpoint section")
+        settings = cls(**values)
+        if not (isinstance(settings.frequency, int) and settings.frequency >= 0):
+            raise ConfigError(f"checkpoint.frequency must be an int >= 0, got {settings.frequency!r}")
+        if settings.num_to_keep is not None and not (
+            isinstance(settings.num_to_keep, int) and settings.num_to_keep >= 1
+        ):
+            raise ConfigError(f"checkpoint.num_to_keep must be an int >= 1, got {settings.num_to_keep!r}")
+        return settings
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentSettings:
+    """What a user config asks of Tune rather than of RLlib."""
+
+    algo: str
+    stop: dict[str, Any]
+    checkpoint: CheckpointSettings
+
 
 # Defaults that differ from RLlib's, each for a measured reason; users may override.
 PLUGIN_DEFAULTS = {
@@ -156,9 +194,9 @@ def build_config(user_config: Mapping[str, Any]) -> dict[str, Any]:
     settings = dict(user_config)
     algo = settings.pop("algo", "PPO")
     check_choice(algo, SUPPORTED_ALGOS, "algo")
-    stop = settings.pop("stop", {})
-    if not isinstance(stop, Mapping):
-        raise ConfigError(f"'stop' must be a dict such as {{training_iteration: 50}}, got {stop!r}")
+    experiment_settings(user_config)  # validates stop and checkpoint
+    settings.pop("stop", None)
+    settings.pop("checkpoint", None)
     if "env" not in settings:
         raise ConfigError("the config needs 'env', e.g. env: simple_spread_v3")
     env = settings.pop("env")
@@ -181,9 +219,43 @@ def build_config(user_config: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def experiment_settings(user_config: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The ``(algo, stop)`` a user config asks for (defaults: PPO, no stop)."""
-    return user_config.get("algo", "PPO"), dict(user_config.get("stop") or {})
+def experiment_settings(user_config: Mapping[str, Any]) -> ExperimentSettings:
+    """The algorithm, stop criteria and checkpoint policy a user config asks for."""
+    stop = user_config.get("stop") or {}
+    if not isinstance(stop, Mapping):
+        raise ConfigError(f"'stop' must be a dict such as {{training_iteration: 50}}, got {stop!r}")
+    return ExperimentSettings(
+        algo=user_config.get("algo", "PPO"),
+        stop=dict(stop),
+        checkpoint=CheckpointSettings.from_dict(user_config.get("checkpoint")),
+    )
+
+
+def apply_overrides(user_config: Mapping[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Returns a copy of ``user_config`` with ``KEY=VALUE`` overrides applied.
+
+    Values are read as YAML; dotted keys reach into sections.
+
+    >>> apply_overrides({"model": {"comm": "bilstm"}}, ["model.comm=none", "lr=0.001"])
+    {'model': {'comm': 'none'}, 'lr': 0.001}
+    """
+    import copy
+
+    import yaml
+
+    result = copy.deepcopy(dict(user_config))
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"an override must look like KEY=VALUE, got {item!r}")
+        *sections, leaf = key.split(".")
+        node = result
+        for section in sections:
+            node = node.setdefault(section, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"cannot set {key!r}: {section!r} is not a section")
+        node[leaf] = yaml.safe_load(raw)
+    return result
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

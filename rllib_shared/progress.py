@@ -32,7 +32,8 @@ def throughput(result: dict[str, Any]) -> float:
 
 
 class ProgressCallback(tune.Callback):
-    """Prints ``iter | env steps | team return | env steps/s`` and, when given a
+    """Prints ``iter | env steps | team return | env steps/s`` and each saved
+    checkpoint and, when given a
     path, writes the learning-curve PNG at every ``plot_every`` iterations and
     at the end of each trial."""
 
@@ -50,6 +51,7 @@ class ProgressCallback(tune.Callback):
             "team_return": team_return(result),
             "agent_returns": agent_returns(result),
             "throughput": throughput(result),
+            "time_total_s": float(result.get("time_total_s", 0.0)),
         }
         self.histories.setdefault(trial.trial_id, []).append(row)
         print(
@@ -60,6 +62,10 @@ class ProgressCallback(tune.Callback):
         )
         if row["iteration"] % self.plot_every == 0:
             self.write_png(trial.trial_id)
+
+    def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
+        done = (trial.last_result or {}).get("training_iteration", "?")
+        print(f"checkpoint saved at iter {done}: {checkpoint.path}", flush=True)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         self.write_png(trial.trial_id)

@@ -2,14 +2,18 @@
 """Train a shared BiCNet team from a YAML config with ``ray.tune.run``.
 
     python scripts/train.py configs/bicnet_ppo_guessing_sum.yaml --stop-timesteps 20000
+    python scripts/train.py CONFIG --address auto          # on an existing Ray cluster
+    python scripts/train.py CONFIG --resume                # continue a stopped run
 
-Prints one line per iteration, writes checkpoints (one at the end at least)
-and a learning-curve PNG, and says where they are.
+Prints one line per iteration, writes checkpoints (by the config's
+``checkpoint`` section; one at the end at least) and a learning-curve PNG,
+and says where they are.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -17,7 +21,11 @@ import ray
 from ray import tune
 
 import rllib_shared
+from rllib_shared.config import apply_overrides
 from rllib_shared.progress import ProgressCallback
+
+EXIT_CONFIG_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -26,26 +34,55 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--stop-iters", type=int, help="stop after this many iterations")
     parser.add_argument("--stop-timesteps", type=int, help="stop after this many env steps")
     parser.add_argument("--num-env-runners", type=int, help="override num_env_runners")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key; YAML value, dotted keys reach into "
+                             "sections (e.g. --set model.comm=none --set lr=0.001)")
     parser.add_argument("--seed", type=int, help="override the seed")
-    parser.add_argument("--storage-path", default="results", help="where Tune writes (default: results)")
+    parser.add_argument("--storage-path", default="results",
+                        help="where Tune writes (default: results); on a multi-node cluster "
+                             "a path every node can reach (shared file system or s3://...)")
     parser.add_argument("--name", help="experiment name (default: the config file's stem)")
-    parser.add_argument("--checkpoint-freq", type=int, default=0, help="checkpoint every N iterations")
+    parser.add_argument("--checkpoint-freq", type=int, help="override checkpoint.frequency")
+    parser.add_argument("--address", help="connect to this Ray cluster ('auto' or HOST:PORT) "
+                                          "and ship rllib_shared to its workers")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the stopped experiment NAME from its last checkpoint")
+    parser.add_argument("--max-failures", type=int, default=2,
+                        help="restart a failed trial from its last checkpoint this often (default 2)")
     return parser.parse_args(argv)
+
+
+def connect(address: str | None) -> None:
+    """Joins an existing cluster; every worker there gets this rllib_shared."""
+    if address is None:
+        return  # tune.run starts a local Ray instance
+    if "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ:
+        # Inside a Ray job the job's working_dir already ships the package.
+        ray.init(address=address)
+        return
+    package_dir = str(Path(rllib_shared.__file__).resolve().parent)
+    ray.init(address=address, runtime_env={"py_modules": [package_dir]})
+
+
+def reached(stop: dict, result: dict | None) -> bool:
+    """Whether a result meets any stop criterion (Tune stops on the first met)."""
+    return any(float((result or {}).get(key, float("-inf"))) >= value for key, value in stop.items())
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        user_config = rllib_shared.load_yaml(args.config)
-        algo, stop = rllib_shared.experiment_settings(user_config)
+        user_config = apply_overrides(rllib_shared.load_yaml(args.config), args.set)
         if args.num_env_runners is not None:
             user_config["num_env_runners"] = args.num_env_runners
         if args.seed is not None:
             user_config["seed"] = args.seed
+        settings = rllib_shared.experiment_settings(user_config)
         config = rllib_shared.build_config(user_config)
     except rllib_shared.ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG_ERROR
+    stop = dict(settings.stop)
     if args.stop_iters is not None:
         stop["training_iteration"] = args.stop_iters
     if args.stop_timesteps is not None:
@@ -53,31 +90,56 @@ def main(argv=None) -> int:
     if not stop:
         print("error: no stop condition: give 'stop' in the config or --stop-iters/--stop-timesteps",
               file=sys.stderr)
-        return 2
+        return EXIT_CONFIG_ERROR
 
     name = args.name or Path(args.config).stem
-    storage = Path(args.storage_path).resolve()
-    png = storage / name / "learning_curve.png"
-    progress = ProgressCallback(png_path=png, title=f"{algo} on {config['env']} ({name})")
-    print(f"training {algo} on {config['env']} until {stop}; results in {storage / name}", flush=True)
+    storage = args.storage_path if "://" in args.storage_path else str(Path(args.storage_path).resolve())
+    experiment_dir = f"{storage}/{name}"
+    if args.resume and "://" not in storage and not Path(experiment_dir).is_dir():
+        print(f"error: nothing to resume: {experiment_dir} does not exist", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    png = Path(experiment_dir) / "learning_curve.png" if "://" not in storage else Path(name + ".png")
+    progress = ProgressCallback(png_path=png, title=f"{settings.algo} on {config['env']} ({name})")
+    checkpoint = settings.checkpoint
+    if "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ and "://" not in storage:
+        # A Ray job's driver runs inside the job's working_dir copy, which Ray
+        # 2.60 may delete once the last actor using it on this node exits; Tune's
+        # result analysis then fails in os.getcwd(). Everything is imported and
+        # every path resolved by now, so leave it.
+        Path(storage).mkdir(parents=True, exist_ok=True)
+        os.chdir(storage)
+    connect(args.address)
+    verb = "resuming" if args.resume else "training"
+    print(f"{verb} {settings.algo} on {config['env']} until {stop}; results in {experiment_dir}",
+          flush=True)
     analysis = tune.run(
-        algo,
+        settings.algo,
         name=name,
         config=config,
         stop=stop,
-        storage_path=str(storage),
-        checkpoint_freq=args.checkpoint_freq,
-        checkpoint_at_end=True,
+        storage_path=storage,
+        checkpoint_freq=args.checkpoint_freq if args.checkpoint_freq is not None else checkpoint.frequency,
+        keep_checkpoints_num=checkpoint.num_to_keep,
+        checkpoint_at_end=checkpoint.at_end,
+        max_failures=args.max_failures,
+        resume="AUTO" if args.resume else False,
         callbacks=[progress],
+        raise_on_failed_trial=False,
         verbose=0,
     )
     trial = analysis.trials[0]
-    if trial.status != "TERMINATED":
-        print(f"error: trial ended as {trial.status}: {trial.error_file}", file=sys.stderr)
-        return 1
-    print(f"checkpoint: {trial.checkpoint.path}")
-    print(f"learning curve: {progress.png_for(trial.trial_id)}")
+    if trial.checkpoint is not None:
+        print(f"checkpoint: {trial.checkpoint.path}")
+    if progress.png_for(trial.trial_id) and progress.histories:
+        print(f"learning curve: {progress.write_png(trial.trial_id)}")
     ray.shutdown()
+    if trial.status == "ERROR":
+        print(f"error: the trial failed; see {trial.error_file}", file=sys.stderr)
+        return 1
+    if not reached(stop, trial.last_result):
+        print(f"stopped before the end ({trial.status}); continue with: "
+              f"python scripts/train.py {args.config} --name {name} --storage-path {args.storage_path} --resume")
+        return EXIT_INTERRUPTED
     return 0
 
 

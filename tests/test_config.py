@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rllib_shared import ENV_NAMES, ConfigError, build_config, load_yaml, map_to_shared_policy
+from rllib_shared import ENV_NAMES, ConfigError, build_config, experiment_settings, load_yaml, map_to_shared_policy
 from rllib_shared.modules import BiCNetAPPOTorchRLModule, BiCNetPPOTorchRLModule
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
@@ -53,6 +53,9 @@ ERRORS = [
     ({**BASE, "model": {"hidden": 3}}, "unknown key 'hidden' in the model config"),
     ({**BASE, "env_config": {"agents": 3}}, "unknown key 'agents' in env_config of guessing_sum_v0; did you mean 'n_agents'"),
     ({**BASE, "stop": 10}, "'stop' must be a dict"),
+    ({**BASE, "checkpoint": {"every": 3}}, "unknown key 'every' in the checkpoint section"),
+    ({**BASE, "checkpoint": {"frequency": -1}}, "checkpoint.frequency must be an int >= 0"),
+    ({**BASE, "checkpoint": {"num_to_keep": 0}}, "checkpoint.num_to_keep must be an int >= 1"),
     ({"env": "pettingzoo", "env_config": {"pettingzoo_env": "mpe2.simple_world_comm_v3"}},
      "different action spaces"),
     ({"env": "pettingzoo", "env_config": {"pettingzoo_env": "multidiscrete_env"}},
@@ -64,6 +67,13 @@ ERRORS = [
 def test_documented_errors(user_config, message):
     with pytest.raises(ConfigError, match=message):
         build_config(user_config)
+
+
+def test_experiment_settings():
+    settings = experiment_settings({**BASE, "algo": "APPO", "stop": {"training_iteration": 3},
+                                    "checkpoint": {"frequency": 2, "num_to_keep": 1}})
+    assert (settings.algo, settings.stop) == ("APPO", {"training_iteration": 3})
+    assert (settings.checkpoint.frequency, settings.checkpoint.num_to_keep, settings.checkpoint.at_end) == (2, 1, True)
 
 
 def test_config_must_be_a_mapping():

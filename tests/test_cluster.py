@@ -1,0 +1,120 @@
+"""Cluster runs, fault tolerance and resume, on real Ray (no mocks).
+
+Every cluster started here is stopped by this test through its own process
+groups; no other Ray instance on the machine is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import tiny
+from ray.rllib.algorithms.ppo import PPOConfig
+
+from rllib_shared import build_config
+from rllib_shared.inference import find_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from local_cluster import WORKER_RESOURCE, LocalCluster  # noqa: E402
+
+ITER_LINE = re.compile(r"iter +(\d+) \| env steps +([\d,]+)")
+TINY_SETS = ["--set", "train_batch_size_per_learner=400", "--set", "minibatch_size=200",
+             "--set", "num_epochs=1", "--set", "num_envs_per_env_runner=2"]
+
+
+def iterations(text: str) -> dict[int, int]:
+    """{iteration: lifetime env steps} from train.py's progress lines."""
+    return {int(i): int(s.replace(",", "")) for i, s in ITER_LINE.findall(text)}
+
+
+def ray_list(cluster: LocalCluster, what: str, *filters: str) -> list[dict]:
+    """Ray's state API through its CLI (which sends the cluster's auth token)."""
+    args = [cluster.ray, "list", what, "--address", cluster.dashboard_url, "--format", "json",
+            "--detail", "--limit", "1000"]
+    for f in filters:
+        args += ["--filter", f]
+    out = subprocess.run(args, capture_output=True, text=True, check=True,
+                         env={**os.environ, "RAY_AUTH_MODE": "token"})
+    return json.loads(out.stdout)
+
+
+def test_job_runs_env_runners_on_the_second_node_and_checkpoints(tmp_path):
+    with LocalCluster(cpus_per_node=2, worker_nodes=1) as cluster:
+        submit = subprocess.run(
+            [sys.executable, "scripts/submit_job.py", "configs/bicnet_ppo_guessing_sum.yaml",
+             "--address", cluster.dashboard_url, "--storage-path", str(tmp_path), "--wait",
+             "--timeout", "400", "--", "--stop-iters", "2", "--name", "cluster_job",
+             "--set", "num_env_runners=1",
+             # Only the second node has this resource, so the env runner must run there.
+             "--set", f"custom_resources_per_env_runner={{{WORKER_RESOURCE}: 1}}", *TINY_SETS],
+            cwd=ROOT, capture_output=True, text=True, timeout=500,
+        )
+        node_ips = {n["node_id"]: n["node_ip"] for n in ray_list(cluster, "nodes")}
+        runners = ray_list(cluster, "actors", "class_name=MultiAgentEnvRunner")
+    assert runners and {node_ips[r["node_id"]] for r in runners} == {"127.0.0.3"}
+    assert submit.returncode == 0, submit.stdout[-4000:] + submit.stderr[-2000:]
+    assert re.search(r"job \S+: SUCCEEDED", submit.stdout)
+    assert max(iterations(submit.stdout)) == 2
+    assert (find_checkpoint(tmp_path / "cluster_job") / "rllib_checkpoint.json").is_file()
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_training_goes_on_after_an_env_runner_process_is_killed():
+    algo = PPOConfig().update_from_dict(build_config(
+        tiny("guessing_sum_v0", {"n_agents": 3}, num_env_runners=2))).build_algo()
+    try:
+        algo.train()
+        pids = algo.env_runner_group.foreach_env_runner(lambda runner: os.getpid(),
+                                                        local_env_runner=False)
+        assert len(set(pids)) == 2 and os.getpid() not in pids
+        os.kill(pids[0], signal.SIGKILL)
+        for _ in range(3):
+            result = algo.train()
+        assert algo.iteration == 4
+        assert math.isfinite(result["env_runners"]["episode_return_mean"])
+        assert result["num_env_steps_sampled_lifetime"] >= 4 * 200
+    finally:
+        algo.stop()
+
+
+def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
+    config = tmp_path / "resume.yaml"
+    config.write_text(yaml.safe_dump({**tiny("guessing_sum_v0", {"n_agents": 3}),
+                                      "stop": {"training_iteration": 6},
+                                      "checkpoint": {"frequency": 1, "num_to_keep": 2}}))
+    command = [sys.executable, "scripts/train.py", str(config), "--storage-path",
+               str(tmp_path / "results"), "--name", "resume"]
+    first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    seen = ""
+    for line in first.stdout:
+        seen += line
+        if line.startswith("checkpoint saved at iter 3:"):
+            first.send_signal(signal.SIGINT)  # what Ctrl-C does
+            break
+    seen += first.communicate(timeout=180)[0]
+    assert first.returncode == 130, seen[-3000:]
+    assert "--resume" in seen
+    before = iterations(seen)
+    assert 3 <= max(before) < 6
+
+    resumed = subprocess.run([*command, "--resume"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    after = iterations(resumed.stdout)
+    start = min(after)
+    # It picks up right after the last checkpointed iteration (3) with that
+    # iteration's lifetime env-step count, and runs to the original stop.
+    assert start == 4
+    assert after[4] == before[3] + 200
+    assert max(after) == 6
