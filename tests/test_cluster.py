@@ -78,11 +78,15 @@ def test_training_goes_on_after_an_env_runner_process_is_killed():
                                                         local_env_runner=False)
         assert len(set(pids)) == 2 and os.getpid() not in pids
         os.kill(pids[0], signal.SIGKILL)
-        for _ in range(3):
+        healthy = []
+        for _ in range(12):  # RLlib restarts it in the background (~5 iterations seen)
             result = algo.train()
-        assert algo.iteration == 4
+            healthy.append(algo.env_runner_group.num_healthy_remote_workers())
+            if healthy[-1] == 2:
+                break
+        assert healthy[0] == 1 and healthy[-1] == 2, healthy
         assert math.isfinite(result["env_runners"]["episode_return_mean"])
-        assert result["num_env_steps_sampled_lifetime"] >= 4 * 200
+        assert result["num_env_steps_sampled_lifetime"] == algo.iteration * 200
     finally:
         algo.stop()
 
