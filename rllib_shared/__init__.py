@@ -6,6 +6,7 @@ Importing the package registers its env names with Ray Tune.
 from rllib_shared.config import build_config, experiment_settings, load_yaml
 from rllib_shared.envs import ENV_NAMES, register_envs
 from rllib_shared.errors import ConfigError
+from rllib_shared.inference import load_policy
 from rllib_shared.policy_mapping import SHARED_POLICY_ID, map_to_shared_policy
 
 register_envs()
@@ -16,6 +17,7 @@ __all__ = [
     "ConfigError",
     "build_config",
     "experiment_settings",
+    "load_policy",
     "load_yaml",
     "map_to_shared_policy",
     "register_envs",

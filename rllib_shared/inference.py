@@ -30,7 +30,8 @@ MODULE_SUBDIR = Path("learner_group", "learner", "rl_module")
 def find_checkpoint(path: str | Path | Any) -> Path:
     """An algorithm checkpoint dir from itself, a Tune ``Checkpoint``, or a trial
     or experiment dir (then the newest checkpoint inside)."""
-    path = Path(getattr(path, "path", path))
+    # Absolute: RLlib restores through pyarrow, which reads a relative path as a URI.
+    path = Path(getattr(path, "path", path)).resolve()
     if (path / "rllib_checkpoint.json").is_file():
         return path
     found = sorted(path.rglob("rllib_checkpoint.json"), key=lambda p: p.stat().st_mtime)

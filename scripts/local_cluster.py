@@ -165,6 +165,10 @@ def main(argv=None) -> int:
     if args != ["up"]:
         print(__doc__)
         return 2
+    # Ctrl-C and `kill` both stop the nodes; set explicitly, since a shell's
+    # background job starts with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with LocalCluster() as cluster:
         print(f"cluster up: address {cluster.address}, jobs at {cluster.dashboard_url}, "
               f"worker node resource '{WORKER_RESOURCE}'; Ctrl-C stops it", flush=True)
@@ -172,7 +176,7 @@ def main(argv=None) -> int:
             while all(p.poll() is None for p in cluster.processes):
                 time.sleep(1.0)
         except KeyboardInterrupt:
-            pass
+            print("stopping the cluster", flush=True)
     return 0
 
 

@@ -122,3 +122,20 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
     assert start == 4
     assert after[4] == before[3] + 200
     assert max(after) == 6
+
+
+def test_local_cluster_script_stops_its_nodes_on_sigterm(tmp_path):
+    up = subprocess.Popen([sys.executable, "scripts/local_cluster.py", "up"], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = up.stdout.readline()
+    while first and not first.startswith("cluster up:"):
+        first = up.stdout.readline()
+    assert first.startswith("cluster up: address 127.0.0.2:"), first
+    up.send_signal(signal.SIGTERM)
+    rest = up.communicate(timeout=120)[0]
+    assert up.returncode == 0 and "stopping the cluster" in rest
+    gcs = re.search(r"address (127\.0\.0\.2:\d+)", first).group(1)
+    status = subprocess.run([str(Path(sys.executable).with_name("ray")), "status", "--address", gcs],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "RAY_AUTH_MODE": "token"})
+    assert status.returncode != 0

@@ -14,9 +14,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def script(name: str, *args, timeout: int = 300) -> subprocess.CompletedProcess:
+def script(name: str, *args, timeout: int = 300, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 def test_train_then_evaluate_with_gif(tmp_path):
@@ -31,7 +31,8 @@ def test_train_then_evaluate_with_gif(tmp_path):
     assert Image.open(png).size[0] > 100
 
     gif = tmp_path / "team.gif"
-    evaluate = script("evaluate.py", tmp_path / "results" / "tiny", "--episodes", 2, "--gif", gif)
+    # A relative experiment dir, as a user types it.
+    evaluate = script("evaluate.py", Path("results") / "tiny", "--episodes", 2, "--gif", gif, cwd=tmp_path)
     assert evaluate.returncode == 0, evaluate.stderr[-3000:]
     assert re.search(r"2 episodes \| team return -?\d+\.\d+ \| agent_0: ", evaluate.stdout)
     assert Image.open(gif).n_frames > 2

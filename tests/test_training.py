@@ -15,6 +15,7 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
+import rllib_shared
 from rllib_shared import build_config, map_to_shared_policy
 from rllib_shared.connectors import team_view_connector
 from rllib_shared.envs import make_pettingzoo_env
@@ -132,7 +133,8 @@ def test_same_seed_gives_identical_weights():
 def test_checkpoint_evaluate_and_load_policy_round_trip(tmp_path):
     config = build_config(tiny("guessing_sum_v0", {"n_agents": 3}))
     trial = run("PPO", config, tmp_path, checkpoint_at_end=True)
-    policy = load_policy(trial.checkpoint)
+    policy = rllib_shared.load_policy(trial.checkpoint)
+    assert rllib_shared.load_policy is load_policy
 
     restored = Algorithm.from_checkpoint(trial.checkpoint.path)
     try:

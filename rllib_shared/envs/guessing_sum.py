@@ -66,6 +66,7 @@ class GuessingSumEnv(ParallelEnv):
         self._rng = np.random.default_rng()
         self._numbers = np.zeros(n_agents)
         self._guesses = np.zeros(n_agents)
+        self._last_total = float("nan")
         self._cycle = 0
 
     @functools.lru_cache(maxsize=None)
@@ -97,6 +98,7 @@ class GuessingSumEnv(ParallelEnv):
         self.agents = list(self.possible_agents)
         self._cycle = 0
         self._guesses = np.zeros(self.n_agents)
+        self._last_total = float("nan")
         self._draw()
         return self._observations(), {a: {} for a in self.agents}
 
@@ -109,6 +111,7 @@ class GuessingSumEnv(ParallelEnv):
             error = abs(guess - total)
             rewards[agent] = 0.0 - error / self.n_agents
             infos[agent] = {"error": error}
+        self._last_total = total
         self._cycle += 1
         done = self._cycle >= self.max_cycles
         self._draw()
@@ -124,16 +127,20 @@ class GuessingSumEnv(ParallelEnv):
             return None
         from PIL import Image, ImageDraw
 
-        cell = 80
-        image = Image.new("RGB", (cell * self.n_agents, 2 * cell), "white")
+        # Top row: the numbers the agents see now. Bottom row: last round's
+        # guesses, under last round's true sum.
+        cell = 90
+        image = Image.new("RGB", (cell * self.n_agents, 2 * cell + 20), "white")
         draw = ImageDraw.Draw(image)
         for i in range(self.n_agents):
             x = i * cell
             draw.rectangle([x + 4, 4, x + cell - 4, cell - 4], outline="black")
             draw.text((x + 10, 12), f"agent {i}", fill="black")
-            draw.text((x + 10, 32), f"x = {self._numbers[i]:.2f}", fill="blue")
-            draw.text((x + 10, cell + 12), f"guess {self._guesses[i]:.2f}", fill="red")
-        draw.text((4, 2 * cell - 16), f"round {self._cycle}", fill="black")
+            draw.text((x + 10, 32), f"sees {self._numbers[i]:.2f}", fill="blue")
+            if self._cycle:
+                draw.text((x + 10, cell + 24), f"said {self._guesses[i]:.2f}", fill="red")
+        if self._cycle:
+            draw.text((4, cell + 4), f"round {self._cycle}: true sum {self._last_total:.2f}", fill="black")
         return np.asarray(image)
 
     def close(self):
