@@ -84,7 +84,7 @@ class SharedPolicy:
         out = self.module.forward_exploration(batch) if explore else self.module.forward_inference(batch)
         dist = self.dist_cls.from_logits(out[Columns.ACTION_DIST_INPUTS])
         actions = (dist if explore else dist.to_deterministic()).sample().numpy()
-        return {agent: self._to_env(action) for agent, action in zip(agents, actions)}
+        return {agent: self._to_env(action) for agent, action in zip(agents, actions, strict=True)}
 
     def _to_env(self, action: np.ndarray):
         if isinstance(self.action_space, gym.spaces.Discrete):

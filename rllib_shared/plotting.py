@@ -47,7 +47,7 @@ def plot_comparison(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
-    for ax, (task, curves) in zip(axes[0], panels.items()):
+    for ax, (task, curves) in zip(axes[0], panels.items(), strict=True):
         for method, (steps, returns) in curves.items():
             ax.plot(steps, returns, label=method)
         ax.set(title=task, xlabel="env steps", ylabel="team return")

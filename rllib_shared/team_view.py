@@ -74,7 +74,7 @@ class TeamLayout:
     def from_spaces(cls, observation_spaces: Mapping[Any, gym.Space]) -> TeamLayout:
         agents = tuple(natural_sorted(observation_spaces))
         spaces = tuple(observation_spaces[a] for a in agents)
-        for agent, space in zip(agents, spaces):
+        for agent, space in zip(agents, spaces, strict=True):
             flat_dim(space, agent)
         return cls(agents=agents, spaces=spaces)
 
@@ -98,7 +98,7 @@ class TeamLayout:
         ``{agent: (n_agents, width) float32}``; absent agents are dead rows."""
         team = np.zeros((self.n_agents, self.width), np.float32)
         slots = {}
-        for k, (agent, space) in enumerate(zip(self.agents, self.spaces)):
+        for k, (agent, space) in enumerate(zip(self.agents, self.spaces, strict=True)):
             if agent not in observations:
                 continue
             obs = observations[agent]

@@ -125,7 +125,7 @@ class LocalCluster:
             except Exception:
                 if time.monotonic() > deadline or self.processes[0].poll() is not None:
                     self.stop()
-                    raise RuntimeError(f"the head node did not come up; see {self.temp_dir}")
+                    raise RuntimeError(f"the head node did not come up; see {self.temp_dir}") from None
                 time.sleep(1.0)
 
     def _wait_for_nodes(self, count: int, timeout: float) -> None:

@@ -9,8 +9,6 @@ others; with communication the error can reach zero.
 
 from __future__ import annotations
 
-import functools
-
 import gymnasium as gym
 import numpy as np
 from pettingzoo import ParallelEnv
@@ -62,6 +60,12 @@ class GuessingSumEnv(ParallelEnv):
         self.max_cycles = max_cycles
         self.render_mode = render_mode
         self.possible_agents = [f"agent_{i}" for i in range(n_agents)]
+        if continuous:
+            self._observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+            self._action_space = gym.spaces.Box(-n_agents, n_agents, (1,), np.float32)
+        else:
+            self._observation_space = gym.spaces.Discrete(n_values)
+            self._action_space = gym.spaces.Discrete(n_agents * (n_values - 1) + 1)
         self.agents = []
         self._rng = np.random.default_rng()
         self._numbers = np.zeros(n_agents)
@@ -69,17 +73,11 @@ class GuessingSumEnv(ParallelEnv):
         self._last_total = float("nan")
         self._cycle = 0
 
-    @functools.lru_cache(maxsize=None)
     def observation_space(self, agent):
-        if self.continuous:
-            return gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
-        return gym.spaces.Discrete(self.n_values)
+        return self._observation_space
 
-    @functools.lru_cache(maxsize=None)
     def action_space(self, agent):
-        if self.continuous:
-            return gym.spaces.Box(-self.n_agents, self.n_agents, (1,), np.float32)
-        return gym.spaces.Discrete(self.n_agents * (self.n_values - 1) + 1)
+        return self._action_space
 
     def _draw(self):
         if self.continuous:
