@@ -93,15 +93,16 @@ def main(argv=None) -> int:
         return EXIT_CONFIG_ERROR
 
     name = args.name or Path(args.config).stem
-    storage = args.storage_path if "://" in args.storage_path else str(Path(args.storage_path).resolve())
+    remote_storage = "://" in args.storage_path  # a URI such as s3://bucket/results
+    storage = args.storage_path if remote_storage else str(Path(args.storage_path).resolve())
     experiment_dir = f"{storage}/{name}"
-    if args.resume and "://" not in storage and not Path(experiment_dir).is_dir():
+    if args.resume and not remote_storage and not Path(experiment_dir).is_dir():
         print(f"error: nothing to resume: {experiment_dir} does not exist", file=sys.stderr)
         return EXIT_CONFIG_ERROR
-    png = Path(experiment_dir) / "learning_curve.png" if "://" not in storage else Path(name + ".png")
+    png = Path(name + ".png") if remote_storage else Path(experiment_dir) / "learning_curve.png"
     progress = ProgressCallback(png_path=png, title=f"{settings.algo} on {config['env']} ({name})")
     checkpoint = settings.checkpoint
-    if "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ and "://" not in storage:
+    if "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ and not remote_storage:
         # A Ray job's driver runs inside the job's working_dir copy, which Ray
         # 2.60 may delete once the last actor using it on this node exits; Tune's
         # result analysis then fails in os.getcwd(). Everything is imported and

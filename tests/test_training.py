@@ -111,7 +111,7 @@ def test_shared_trunk_runs_once_per_minibatch_in_real_ppo():
         algo.stop()
 
 
-def weights(algo) -> dict[str, np.ndarray]:
+def weights(algo) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in learner_module(algo).state_dict().items()}
 
 

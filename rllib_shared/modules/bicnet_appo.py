@@ -17,9 +17,6 @@ from rllib_shared.team_view import split_team_view
 class BiCNetAPPOTorchRLModule(BiCNetPPOTorchRLModule, TargetNetworkAPI):
     """Adds APPO's old-policy target network to :class:`BiCNetPPOTorchRLModule`."""
 
-    def _policy_net(self):
-        return self.net if self.bicnet.share_actor_critic else self.actor
-
     @override(TargetNetworkAPI)
     def make_target_networks(self):
         self._old_policy_net = make_target_network(self._policy_net())
@@ -31,9 +28,7 @@ class BiCNetAPPOTorchRLModule(BiCNetPPOTorchRLModule, TargetNetworkAPI):
     @override(TargetNetworkAPI)
     def forward_target(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Shapes: ``batch[OBS]`` ``(*B, n_agents, F + 2)`` -> target logits ``(*B, A)``."""
-        logits, _ = self._policy_parts(
-            *split_team_view(batch[Columns.OBS]), net=self._old_policy_net
-        )
+        logits, _ = self._logits(self._old_policy_net, *split_team_view(batch[Columns.OBS]))
         return {TARGET_NETWORK_ACTION_DIST_INPUTS: logits}
 
     @override(InferenceOnlyAPI)

@@ -56,19 +56,30 @@ class BiCNetPPOTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
     def get_non_inference_attributes(self) -> list[str]:
         return ["net.vf"] if self.bicnet.share_actor_critic else ["critic"]
 
-    def _policy_parts(self, features, alive, self_index, *, net=None):
-        """-> (action-dist inputs ``(B, A)``, critic embeddings ``(B, D)`` or None)."""
-        net = net if net is not None else (self.net if self.bicnet.share_actor_critic else self.actor)
+    def _policy_net(self) -> torch.nn.Module:
+        return self.net if self.bicnet.share_actor_critic else self.actor
+
+    def _logits(self, net, features, alive, self_index):
+        """-> (action-dist inputs of each row's own agent ``(B, A)``, trunk ``(B, n, D)``)."""
         trunk = net.trunk(features, alive)
         head = net.pi if self.bicnet.share_actor_critic else net.head
-        logits = select_self(head(trunk), self_index)
-        shared_embeddings = select_self(trunk, self_index) if self.bicnet.share_actor_critic else None
-        return logits, shared_embeddings
+        return select_self(head(trunk), self_index), trunk
+
+    def _value_embeddings(self, features, alive, self_index, *, policy_trunk=None):
+        """Own agent's critic-trunk features ``(B, D)``; a shared trunk's output
+        from the same forward pass is reused when given."""
+        if not self.bicnet.share_actor_critic:
+            trunk = self.critic.trunk(features, alive)
+        elif policy_trunk is None:
+            trunk = self.net.trunk(features, alive)
+        else:
+            trunk = policy_trunk
+        return select_self(trunk, self_index)
 
     @override(RLModule)
     def _forward(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
         """Shapes: ``batch[OBS]`` ``(*B, n_agents, F + 2)`` -> ``ACTION_DIST_INPUTS`` ``(*B, A)``."""
-        logits, _ = self._policy_parts(*split_team_view(batch[Columns.OBS]))
+        logits, _ = self._logits(self._policy_net(), *split_team_view(batch[Columns.OBS]))
         return {Columns.ACTION_DIST_INPUTS: logits}
 
     @override(RLModule)
@@ -76,9 +87,8 @@ class BiCNetPPOTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         """As ``_forward``, plus ``EMBEDDINGS`` ``(*B, D)``: the own agent's critic
         trunk features, so ``compute_values`` needs only the value head."""
         features, alive, self_index = split_team_view(batch[Columns.OBS])
-        logits, embeddings = self._policy_parts(features, alive, self_index)
-        if embeddings is None:
-            embeddings = select_self(self.critic.trunk(features, alive), self_index)
+        logits, trunk = self._logits(self._policy_net(), features, alive, self_index)
+        embeddings = self._value_embeddings(features, alive, self_index, policy_trunk=trunk)
         return {Columns.ACTION_DIST_INPUTS: logits, Columns.EMBEDDINGS: embeddings}
 
     @override(ValueFunctionAPI)
@@ -86,10 +96,6 @@ class BiCNetPPOTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         """Shapes: ``batch[OBS]`` ``(*B, n_agents, F + 2)`` or embeddings ``(*B, D)``
         -> value of each row's own agent ``(*B,)``."""
         if embeddings is None:
-            features, alive, self_index = split_team_view(batch[Columns.OBS])
-            if self.bicnet.share_actor_critic:
-                _, embeddings = self._policy_parts(features, alive, self_index)
-            else:
-                embeddings = select_self(self.critic.trunk(features, alive), self_index)
+            embeddings = self._value_embeddings(*split_team_view(batch[Columns.OBS]))
         value_head = self.net.vf if self.bicnet.share_actor_critic else self.critic.head
         return value_head(embeddings).squeeze(-1)

@@ -11,7 +11,7 @@ from ray.rllib.core.distribution.torch.torch_distribution import (
     TorchDiagGaussian,
 )
 
-from rllib_shared.errors import ConfigError, unknown_key_message
+from rllib_shared.errors import ConfigError
 from rllib_shared.nn import BiCNetConfig
 from rllib_shared.team_view import N_FLAGS
 
@@ -45,11 +45,5 @@ def action_head(action_space: gym.Space) -> tuple[type, int]:
 
 def bicnet_config(model_config: Mapping[str, Any] | None) -> BiCNetConfig:
     """Parses a module's model_config, ignoring only the keys RLlib adds itself."""
-    values = dict(model_config or {})
-    fields = BiCNetConfig.field_names()
-    for key in list(values):
-        if key in RLLIB_AUTO_KEYS:
-            del values[key]
-        elif key not in fields:
-            raise ConfigError(unknown_key_message(key, fields, "the BiCNet model_config"))
-    return BiCNetConfig.from_dict(values)
+    values = {k: v for k, v in (model_config or {}).items() if k not in RLLIB_AUTO_KEYS}
+    return BiCNetConfig.from_dict(values, where="the BiCNet model_config")

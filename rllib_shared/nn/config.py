@@ -48,9 +48,9 @@ class BiCNetConfig:
             raise ConfigError(f"model.comm_hidden must be a positive int, got {self.comm_hidden!r}")
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any] | None) -> BiCNetConfig:
+    def from_dict(cls, values: Mapping[str, Any] | None, *, where: str = "the model config") -> BiCNetConfig:
         values = dict(values or {})
-        check_keys(values, cls.field_names(), "the model config")
+        check_keys(values, cls.field_names(), where)
         for name in ("encoder_hidden", "head_hidden"):
             if name in values:
                 sizes = values[name]
