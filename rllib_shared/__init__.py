@@ -1,8 +1,10 @@
 """rllib_shared: one BiCNet network for every agent of a PettingZoo env, in RLlib.
 
-Importing the package registers its env names with Ray Tune.
+Importing the package registers its env names and the "BiCNet" algorithm
+with Ray Tune.
 """
 
+from rllib_shared.algorithms import register_algorithm
 from rllib_shared.config import build_config, experiment_settings, load_yaml
 from rllib_shared.envs import ENV_NAMES, register_envs
 from rllib_shared.errors import ConfigError
@@ -10,6 +12,7 @@ from rllib_shared.inference import load_policy
 from rllib_shared.policy_mapping import SHARED_POLICY_ID, map_to_shared_policy
 
 register_envs()
+register_algorithm()
 
 __all__ = [
     "ENV_NAMES",
@@ -20,5 +23,6 @@ __all__ = [
     "load_policy",
     "load_yaml",
     "map_to_shared_policy",
+    "register_algorithm",
     "register_envs",
 ]

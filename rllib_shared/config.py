@@ -2,7 +2,7 @@
 
 A user config is an RLlib config dict plus a few keys of ours::
 
-    algo: PPO                      # PPO (default), APPO or IMPALA
+    algo: PPO                      # PPO (default), APPO, IMPALA or BiCNet
     env: simple_spread_v3          # a name from rllib_shared.ENV_NAMES
     env_config: {N: 3}             # keyword arguments of that env
     model: {comm: bilstm}          # rllib_shared.nn.BiCNetConfig fields
@@ -11,8 +11,11 @@ A user config is an RLlib config dict plus a few keys of ours::
     lr: 0.0003                     # any other key: an RLlib AlgorithmConfig setting
 
 :func:`build_config` checks every key, builds the env once to check its
-spaces, and fills in the plumbing: one policy ID for every agent, the
-BiCNet RLModule and the team-view connector.
+spaces, and fills in the plumbing. For RLlib's algorithms (PPO, APPO,
+IMPALA) that is one policy ID for every agent, the BiCNet RLModule and the
+team-view connector. ``algo: BiCNet`` (:mod:`rllib_shared.algorithms.bicnet`)
+trains on the env's team version, where one RLlib agent is the whole team;
+its config only needs the team env's name and the model options.
 """
 
 from __future__ import annotations
@@ -27,16 +30,29 @@ from ray.rllib.algorithms.registry import ALGORITHMS
 from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
+from rllib_shared.algorithms import ALGO_NAME as BICNET
+from rllib_shared.algorithms import BiCNetAlgorithmConfig
 from rllib_shared.connectors import team_view_connector
-from rllib_shared.envs.registry import check_env_name, make_rllib_env
-from rllib_shared.errors import ConfigError, check_choice, check_keys, unknown_key_message
+from rllib_shared.envs.registry import (
+    check_env_name,
+    make_rllib_env,
+    make_team_env,
+    team_env_name,
+)
+from rllib_shared.errors import (
+    ConfigError,
+    check_choice,
+    check_keys,
+    unknown_key_message,
+)
 from rllib_shared.modules import MODULE_FOR_ALGO
+from rllib_shared.modules.bicnet_ddpg import check_model
 from rllib_shared.modules.spaces import action_head
 from rllib_shared.nn import BiCNetConfig
 from rllib_shared.policy_mapping import SHARED_POLICY_ID, map_to_shared_policy
 from rllib_shared.team_view import TeamLayout
 
-SUPPORTED_ALGOS = tuple(MODULE_FOR_ALGO)
+SUPPORTED_ALGOS = (*MODULE_FOR_ALGO, BICNET)
 OWN_KEYS = ("algo", "env", "env_config", "model", "stop", "checkpoint")
 
 # Keys RLlib would accept but that misbehave in a plain dict, with the fix.
@@ -119,9 +135,14 @@ RESERVED = {
 }
 
 
+def default_algorithm_config(algo: str) -> AlgorithmConfig:
+    """A fresh default config of ``algo`` (ours or RLlib's)."""
+    return BiCNetAlgorithmConfig() if algo == BICNET else ALGORITHMS[algo]()[1]
+
+
 def _rllib_settings(algo: str) -> dict[str, Any]:
     """Every setting a config dict may hold for ``algo``, with its default."""
-    config = ALGORITHMS[algo]()[1]
+    config = default_algorithm_config(algo)
     names = [k for k in vars(config) if not k.startswith("_")]
     names += [
         name
@@ -159,6 +180,10 @@ def _check_rllib_keys(algo: str, settings: Mapping[str, Any]) -> None:
                 f"config key {key!r} must be a number, got the string {value!r} (YAML reads "
                 "'3e-4' as text: write 3.0e-4)"
             )
+
+
+def _check_team_env(env: str, env_config: Mapping[str, Any]) -> None:
+    make_team_env(env, env_config).close()  # raises ConfigError for spaces it cannot take
 
 
 def _check_spaces(env: str, env_config: Mapping[str, Any]) -> None:
@@ -203,6 +228,8 @@ def build_config(user_config: Mapping[str, Any]) -> dict[str, Any]:
     env_config = dict(settings.pop("env_config", None) or {})
     model = BiCNetConfig.from_dict(settings.pop("model", None))
     _check_rllib_keys(algo, settings)
+    if algo == BICNET:
+        return _bicnet_config(env, env_config, model, settings)
     _check_spaces(env, env_config)
 
     module_spec = RLModuleSpec(module_class=MODULE_FOR_ALGO[algo], model_config=model.to_dict())
@@ -216,6 +243,23 @@ def build_config(user_config: Mapping[str, Any]) -> dict[str, Any]:
         **PLUGIN_DEFAULTS,
         **settings,
     }
+
+
+def _bicnet_config(
+    env: str, env_config: dict[str, Any], model: BiCNetConfig, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """The config dict of ``algo: BiCNet``, validated by its AlgorithmConfig now
+    rather than inside a Tune trial."""
+    _check_team_env(env, env_config)
+    check_model(model)
+    config = {
+        "env": team_env_name(env),
+        "env_config": env_config,
+        "_model_config": model.to_dict(),
+        **settings,
+    }
+    BiCNetAlgorithmConfig().update_from_dict(config).validate()
+    return config
 
 
 def experiment_settings(user_config: Mapping[str, Any]) -> ExperimentSettings:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from rllib_shared.envs.registry import make_pettingzoo_env
+from rllib_shared.envs.registry import base_env_name, make_pettingzoo_env
 from rllib_shared.team_view import natural_sorted
 
 
@@ -38,11 +38,15 @@ def evaluate(
     gif: str | Path | None = None,
     fps: int = 10,
 ) -> EvaluationResult:
-    """Plays ``episodes`` episodes; the first one is recorded to ``gif`` if given."""
+    """Plays ``episodes`` episodes; the first one is recorded to ``gif`` if given.
+
+    ``env_name`` may be a team env name (algo BiCNet): the PettingZoo env behind
+    it is played.
+    """
     env_config = dict(env_config or {})
     if gif is not None:
         env_config["render_mode"] = "rgb_array"
-    env = make_pettingzoo_env(env_name, env_config)
+    env = make_pettingzoo_env(base_env_name(env_name), env_config)
     agents = natural_sorted(env.possible_agents)
     totals = {a: 0.0 for a in agents}
     frames = []

@@ -1,8 +1,9 @@
 """Acting with a trained team outside RLlib: ``load_policy(checkpoint)``.
 
-The returned policy applies the same team view as the env-to-module
-connector and undoes RLlib's action normalisation, so it maps a PettingZoo
-observation dict straight to an action dict. No Ray session is started.
+The returned policy applies the same team view as training did (per-agent
+team views for PPO/APPO/IMPALA, the team env's observation for BiCNet) and
+undoes RLlib's action normalisation, so it maps a PettingZoo observation dict
+straight to an action dict. No Ray session is started.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
 
-from rllib_shared.envs.registry import make_pettingzoo_env
+from rllib_shared.envs.registry import base_env_name, make_pettingzoo_env
 from rllib_shared.errors import ConfigError
+from rllib_shared.modules.bicnet_ddpg import BiCNetDDPGTorchRLModule
 from rllib_shared.policy_mapping import SHARED_POLICY_ID
 from rllib_shared.team_view import TeamLayout
 
 MODULE_SUBDIR = Path("learner_group", "learner", "rl_module")
+SINGLE_AGENT_MODULE_ID = "default_policy"  # algo BiCNet: one RLlib agent, the team
 
 
 def find_checkpoint(path: str | Path | Any) -> Path:
@@ -96,24 +99,68 @@ class SharedPolicy:
         return np.asarray(action, dtype=self.action_space.dtype)
 
 
-def load_policy(checkpoint: str | Path | Any, *, module_id: str = SHARED_POLICY_ID) -> SharedPolicy:
+class TeamPolicy:
+    """Callable ``{agent: obs} -> {agent: action}`` for a BiCNet-algorithm module.
+
+    The module sees the whole team as one row (the team env's observation) and
+    returns the joint action, which is split per agent and mapped onto each
+    agent's action bounds.
+    """
+
+    def __init__(
+        self,
+        module: BiCNetDDPGTorchRLModule,
+        observation_spaces: Mapping[Any, gym.Space],
+        action_space: gym.Space,
+    ):
+        self.module = module.eval()
+        self.layout = TeamLayout.from_spaces(observation_spaces)
+        self.action_space = action_space
+
+    @torch.no_grad()
+    def __call__(self, observations: Mapping[Any, Any], *, explore: bool = False) -> dict:
+        if not observations:
+            return {}
+        team = torch.from_numpy(self.layout.encode_team(observations))[None]
+        forward = self.module.forward_exploration if explore else self.module.forward_inference
+        joint = forward({Columns.OBS: team})[Columns.ACTIONS][0].numpy()
+        actions = joint.reshape(self.layout.n_agents, -1)
+        return {
+            agent: np.asarray(
+                clip_action(unsquash_action(actions[k], self.action_space), self.action_space),
+                dtype=self.action_space.dtype,
+            )
+            for k, agent in enumerate(self.layout.agents)
+            if agent in observations
+        }
+
+
+def load_policy(
+    checkpoint: str | Path | Any, *, module_id: str = SHARED_POLICY_ID
+) -> SharedPolicy | TeamPolicy:
     """Loads the team policy of a Tune/RLlib checkpoint, without Ray.
 
     ``checkpoint`` may be an algorithm checkpoint dir, a Tune ``Checkpoint`` or
     a trial/experiment dir (its newest checkpoint is used). The env named in
-    the checkpoint's config must be one of :data:`rllib_shared.ENV_NAMES`.
+    the checkpoint's config must be one of :data:`rllib_shared.ENV_NAMES` (or
+    its team version). Checkpoints of algo BiCNet give a :class:`TeamPolicy`.
     """
     path = find_checkpoint(checkpoint)
     config = read_algorithm_config(path)
     module_dir = path / MODULE_SUBDIR / module_id
+    if not module_dir.is_dir() and module_id == SHARED_POLICY_ID:
+        module_dir = path / MODULE_SUBDIR / SINGLE_AGENT_MODULE_ID
     if not module_dir.is_dir():
         raise ConfigError(f"checkpoint {str(path)!r} has no module {module_id!r}")
     module = RLModule.from_checkpoint(module_dir)
-    env = make_pettingzoo_env(config["env"], config.get("env_config"))
+    env = make_pettingzoo_env(base_env_name(config["env"]), config.get("env_config"))
     try:
         spaces = {a: env.observation_space(a) for a in env.possible_agents}
+        agent_action_space = env.action_space(env.possible_agents[0])
     finally:
         env.close()
+    if isinstance(module, BiCNetDDPGTorchRLModule):
+        return TeamPolicy(module, spaces, agent_action_space)
     return SharedPolicy(
         module,
         spaces,

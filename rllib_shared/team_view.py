@@ -93,11 +93,18 @@ class TeamLayout:
     def observation_space(self) -> gym.spaces.Box:
         return gym.spaces.Box(-np.inf, np.inf, (self.n_agents, self.width), np.float32)
 
-    def encode(self, observations: Mapping[Any, Any]) -> dict[Any, np.ndarray]:
-        """Maps ``{agent: observation}`` of the agents present this step to
-        ``{agent: (n_agents, width) float32}``; absent agents are dead rows."""
+    def encode_team(self, observations: Mapping[Any, Any]) -> np.ndarray:
+        """The whole team as one array ``(n_agents, width)``, with no agent as self.
+
+        This is the observation of the team env, where one RLlib agent is the
+        whole team: the alive flags are set and the is-self column is zero.
+
+        >>> spaces = {a: gym.spaces.Box(-1, 1, (1,)) for a in ["b_0", "b_1"]}
+        >>> TeamLayout.from_spaces(spaces).encode_team({"b_1": np.array([0.5])})
+        array([[0. , 0. , 0. ],
+               [0.5, 1. , 0. ]], dtype=float32)
+        """
         team = np.zeros((self.n_agents, self.width), np.float32)
-        slots = {}
         for k, (agent, space) in enumerate(zip(self.agents, self.spaces, strict=True)):
             if agent not in observations:
                 continue
@@ -108,12 +115,18 @@ class TeamLayout:
                 flat = np.asarray(obs, np.float32).reshape(-1)
                 team[k, : flat.shape[0]] = flat
             team[k, ALIVE] = 1.0
-            slots[agent] = k
+        return team
+
+    def encode(self, observations: Mapping[Any, Any]) -> dict[Any, np.ndarray]:
+        """Maps ``{agent: observation}`` of the agents present this step to
+        ``{agent: (n_agents, width) float32}``; absent agents are dead rows."""
+        team = self.encode_team(observations)
         views = {}
-        for agent, k in slots.items():
-            view = team.copy()
-            view[k, IS_SELF] = 1.0
-            views[agent] = view
+        for k, agent in enumerate(self.agents):
+            if agent in observations:
+                view = team.copy()
+                view[k, IS_SELF] = 1.0
+                views[agent] = view
         return views
 
 

@@ -1,19 +1,27 @@
-"""PettingZoo envs for RLlib: the wrapper, the guessing-sum game, the registry."""
+"""PettingZoo envs for RLlib: the wrappers, the guessing-sum game, the registry."""
 
 from rllib_shared.envs.guessing_sum import GuessingSumEnv
 from rllib_shared.envs.pettingzoo_env import PettingZooEnv
 from rllib_shared.envs.registry import (
     ENV_NAMES,
+    base_env_name,
     make_pettingzoo_env,
     make_rllib_env,
+    make_team_env,
     register_envs,
+    team_env_name,
 )
+from rllib_shared.envs.team_env import TeamEnv
 
 __all__ = [
     "ENV_NAMES",
     "GuessingSumEnv",
     "PettingZooEnv",
+    "TeamEnv",
+    "base_env_name",
     "make_pettingzoo_env",
     "make_rllib_env",
+    "make_team_env",
     "register_envs",
+    "team_env_name",
 ]

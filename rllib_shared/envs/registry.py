@@ -2,6 +2,9 @@
 
 Every name maps to a function ``env_config -> PettingZoo ParallelEnv``; RLlib
 gets it wrapped in :class:`~rllib_shared.envs.pettingzoo_env.PettingZooEnv`.
+Each name also has a team version, ``<name>-team``: the same env as one
+gymnasium agent (:class:`~rllib_shared.envs.team_env.TeamEnv`), which the
+BiCNet algorithm trains on.
 Registration is idempotent and runs whenever ``rllib_shared`` is imported, so
 restored checkpoints and remote workers find the names again.
 """
@@ -18,6 +21,7 @@ from pettingzoo import ParallelEnv
 
 from rllib_shared.envs.guessing_sum import GuessingSumEnv
 from rllib_shared.envs.pettingzoo_env import PettingZooEnv, as_parallel
+from rllib_shared.envs.team_env import TeamEnv
 from rllib_shared.errors import ConfigError, check_choice, check_keys
 
 GENERIC_KEY = "pettingzoo_env"
@@ -82,6 +86,26 @@ PETTINGZOO_ENVS: dict[str, Callable[[Mapping], ParallelEnv]] = {
 
 ENV_NAMES = tuple(PETTINGZOO_ENVS)
 
+TEAM_SUFFIX = "-team"
+
+
+def team_env_name(name: str) -> str:
+    """The registered name of ``name``'s team env.
+
+    >>> team_env_name("simple_spread_v3"), team_env_name("simple_spread_v3-team")
+    ('simple_spread_v3-team', 'simple_spread_v3-team')
+    """
+    return name if name.endswith(TEAM_SUFFIX) else name + TEAM_SUFFIX
+
+
+def base_env_name(name: str) -> str:
+    """The PettingZoo env name behind a (team or plain) registered name.
+
+    >>> base_env_name("guessing_sum_v0-team")
+    'guessing_sum_v0'
+    """
+    return name.removesuffix(TEAM_SUFFIX)
+
 
 def check_env_name(name: Any) -> None:
     if not isinstance(name, str):
@@ -107,9 +131,15 @@ def make_rllib_env(name: str, env_config: Mapping | None = None) -> PettingZooEn
     return PettingZooEnv(make_pettingzoo_env(name, env_config))
 
 
+def make_team_env(name: str, env_config: Mapping | None = None) -> TeamEnv:
+    """The team env (one gymnasium agent for the whole team) of ``name``."""
+    return TeamEnv(make_pettingzoo_env(base_env_name(name), env_config))
+
+
 def register_envs() -> None:
-    """Registers every name with Ray Tune (safe to call any number of times)."""
+    """Registers every name and its team version with Ray Tune (idempotent)."""
     from ray.tune.registry import register_env
 
     for name in ENV_NAMES:
         register_env(name, functools.partial(make_rllib_env, name))
+        register_env(team_env_name(name), functools.partial(make_team_env, name))

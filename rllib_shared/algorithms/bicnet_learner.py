@@ -1,0 +1,179 @@
+"""The BiCNet learner: per-agent TD loss and the vectorised deterministic policy gradient.
+
+For a replayed team transition ``(s, a, r, s')`` with per-agent rewards
+``r_i``, per-agent terminations ``d_i`` and alive flags ``m_i`` (Peng et al.
+2017, eqs. 7-8):
+
+- critic: ``L_Q = mean_batch sum_i m_i (y_i - Q_i(s, a))^2`` with
+  ``y_i = r_i + gamma (1 - d_i) m'_i Q'_i(s', mu'(s'))``;
+- actor: ``L_mu = -mean_batch sum_i m_i Q_i(s, mu(s))``, whose gradient is
+  ``-mean sum_i sum_j dQ_i/da_j da_j/dtheta``: every agent's action gets the
+  gradient of every agent's value, through the critic's communication layer.
+
+Each loss trains only its own network: gradients are taken per optimizer
+with ``torch.autograd.grad``, so the actor loss never moves the critic.
+Dead agents (``m_i = 0``) add nothing to either loss. Target networks
+follow by Polyak averaging (RLlib's DQN learner does this with ``tau``);
+the exploration noise is annealed here and reaches the env runners with
+the weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from ray.rllib.algorithms.dqn.dqn_learner import DQNLearner
+from ray.rllib.core import ALL_MODULES
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.learner.torch.torch_learner import TorchLearner
+from ray.rllib.core.rl_module.apis import TargetNetworkAPI
+from ray.rllib.utils.annotations import override
+from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME, TD_ERROR_KEY
+from ray.rllib.utils.typing import ModuleID, ParamDict, TensorType
+
+from rllib_shared.envs.team_env import AGENT_REWARDS, AGENT_TERMINATEDS
+from rllib_shared.modules.bicnet_ddpg import Q_POLICY, Q_TARGET_NEXT, Q_VALUES
+from rllib_shared.team_view import split_team_view
+
+ACTOR = "actor"
+CRITIC = "critic"
+
+
+def bicnet_losses(
+    *,
+    q_values: torch.Tensor,
+    q_policy: torch.Tensor,
+    q_target_next: torch.Tensor,
+    rewards: torch.Tensor,
+    terminateds: torch.Tensor,
+    alive: torch.Tensor,
+    next_alive: torch.Tensor,
+    gamma: float,
+    weights: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """BiCNet's critic and actor losses from per-agent tensors, all ``(B, n)``.
+
+    Returns ``critic_loss`` and ``actor_loss`` (scalars) and ``td_error``
+    ``(B, n)`` (zero for dead agents). ``weights`` ``(B,)`` are importance
+    weights of a prioritised replay buffer.
+
+    >>> z = torch.zeros(2, 3)
+    >>> out = bicnet_losses(q_values=z, q_policy=z, q_target_next=z, rewards=z + 1,
+    ...     terminateds=z, alive=z + 1, next_alive=z + 1, gamma=0.9)
+    >>> float(out["critic_loss"])  # 3 agents with error 1 each
+    3.0
+    """
+    alive = alive.to(q_values.dtype)
+    bootstrap = (1.0 - terminateds.to(q_values.dtype)) * next_alive.to(q_values.dtype)
+    target = (rewards + gamma * bootstrap * q_target_next).detach()
+    td_error = (target - q_values) * alive
+    per_row_critic = td_error.pow(2).sum(-1)
+    per_row_actor = -(q_policy * alive).sum(-1)
+    if weights is not None:
+        per_row_critic = per_row_critic * weights
+    return {
+        "critic_loss": per_row_critic.mean(),
+        "actor_loss": per_row_actor.mean(),
+        "td_error": td_error,
+    }
+
+
+class BiCNetTorchLearner(DQNLearner, TorchLearner):
+    """Learner of :class:`~rllib_shared.algorithms.bicnet.BiCNet` (torch)."""
+
+    @override(DQNLearner)
+    def build(self) -> None:
+        self._temp_losses: dict[tuple[ModuleID, str], TensorType] = {}
+        super().build()
+
+    @classmethod
+    @override(DQNLearner)
+    def rl_module_required_apis(cls) -> list[type]:
+        return [TargetNetworkAPI]
+
+    @override(TorchLearner)
+    def configure_optimizers_for_module(self, module_id: ModuleID, config: Any = None) -> None:
+        module = self._module[module_id]
+        for name, net, lr in (
+            (ACTOR, module.actor, config.actor_lr),
+            (CRITIC, module.critic, config.critic_lr),
+        ):
+            params = self.get_parameters(net)
+            self.register_optimizer(
+                module_id=module_id,
+                optimizer_name=name,
+                optimizer=torch.optim.Adam(params),
+                params=params,
+                lr_or_lr_schedule=lr,
+            )
+
+    @override(TorchLearner)
+    def compute_loss_for_module(
+        self, *, module_id: ModuleID, config: Any, batch: dict[str, Any], fwd_out: dict[str, Any]
+    ) -> TensorType:
+        module = self.module[module_id].unwrapped()
+        with torch.no_grad():
+            q_target_next = module.forward_target(batch)[Q_TARGET_NEXT]
+        _, alive, _ = split_team_view(batch[Columns.OBS])
+        _, next_alive, _ = split_team_view(batch[Columns.NEXT_OBS])
+        losses = bicnet_losses(
+            q_values=fwd_out[Q_VALUES],
+            q_policy=fwd_out[Q_POLICY],
+            q_target_next=q_target_next,
+            rewards=batch[AGENT_REWARDS],
+            terminateds=batch[AGENT_TERMINATEDS],
+            alive=alive,
+            next_alive=next_alive,
+            gamma=config.gamma,
+            weights=batch.get("weights"),
+        )
+        self._temp_losses[(module_id, CRITIC)] = losses["critic_loss"]
+        self._temp_losses[(module_id, ACTOR)] = losses["actor_loss"]
+
+        alive_q = fwd_out[Q_VALUES][alive]
+        # Per-row TD errors feed a prioritised replay buffer, if one is used.
+        self.metrics.log_value(
+            (module_id, TD_ERROR_KEY),
+            losses["td_error"].abs().sum(-1).detach(),
+            reduce="item_series",
+        )
+        self.metrics.log_dict(
+            {
+                "critic_loss": losses["critic_loss"],
+                "actor_loss": losses["actor_loss"],
+                "q_mean": alive_q.mean(),
+                "q_max": alive_q.max(),
+                "q_min": alive_q.min(),
+                "exploration_sigma": module.exploration_sigma,
+            },
+            key=module_id,
+            window=1,
+        )
+        return losses["critic_loss"] + losses["actor_loss"]
+
+    @override(TorchLearner)
+    def compute_gradients(self, loss_per_module: dict[ModuleID, TensorType], **kwargs) -> ParamDict:
+        """Each optimizer gets the gradient of its own loss only (critic: TD
+        loss, actor: policy loss), via ``torch.autograd.grad``."""
+        grads = {}
+        for module_id in set(loss_per_module) - {ALL_MODULES}:
+            for name, optim in self.get_optimizers_for_module(module_id):
+                loss = self._temp_losses.pop((module_id, name))
+                params = self.filter_param_dict_for_optimizer(self._params, optim)
+                values = torch.autograd.grad(
+                    loss, list(params.values()), retain_graph=True, allow_unused=True
+                )
+                for (pid, param), grad in zip(params.items(), values, strict=True):
+                    grads[pid] = torch.zeros_like(param) if grad is None else grad
+        self._temp_losses.clear()
+        return grads
+
+    @override(DQNLearner)
+    def after_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
+        """Polyak-updates the targets (RLlib's DQN learner) and anneals the noise."""
+        super().after_gradient_based_update(timesteps=timesteps)
+        step = timesteps.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, 0) or 0
+        for module_id, module in self.module._rl_modules.items():
+            config = self.config.get_config_for_module(module_id)
+            module.unwrapped().exploration_sigma.fill_(config.exploration_noise_at(step))

@@ -1,0 +1,148 @@
+"""The BiCNet RLModule of the BiCNet algorithm: deterministic actor, per-agent Q.
+
+One input row is the whole team at one step (the team env's observation
+``(n_agents, features + 2)``, see :mod:`rllib_shared.envs.team_env`), so the
+critic sees every agent's action of that step, as BiCNet's critic needs:
+
+- actor ``mu``: BiCNet net ``features -> action_dim`` per agent, then tanh, so
+  actions lie in [-1, 1] and RLlib's action normalisation maps them onto the
+  env's bounds;
+- critic ``Q``: BiCNet net over ``(features_i, a_i)`` per agent -> one value
+  ``Q_i(s, a_1..a_n)`` per agent; the communication layer is what lets
+  ``Q_i`` depend on the other agents' observations and actions;
+- target copies of both (RLlib's ``TargetNetworkAPI``), updated by Polyak
+  averaging in the learner;
+- exploration: Gaussian noise on the actions with a standard deviation held
+  in the buffer ``exploration_sigma``. The learner anneals it and it reaches
+  the env runners with the weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.learner.utils import make_target_network
+from ray.rllib.core.rl_module.apis import InferenceOnlyAPI, TargetNetworkAPI
+from ray.rllib.core.rl_module.rl_module import RLModule
+from ray.rllib.core.rl_module.torch import TorchRLModule
+from ray.rllib.utils.annotations import override
+
+from rllib_shared.errors import ConfigError
+from rllib_shared.modules.spaces import bicnet_config, team_features
+from rllib_shared.nn import BiCNetConfig
+from rllib_shared.team_view import split_team_view
+
+EXPLORATION_NOISE_KEY = "exploration_noise"
+"""model_config key (filled in by the algorithm config): the initial noise std."""
+Q_VALUES = "q_values"
+Q_POLICY = "q_policy"
+Q_TARGET_NEXT = "q_target_next"
+
+
+def check_model(bicnet: BiCNetConfig) -> BiCNetConfig:
+    """Rejects the model options that do not apply to a joint-action critic."""
+    if bicnet.share_actor_critic:
+        raise ConfigError(
+            "model.share_actor_critic does not apply to algo BiCNet: its critic reads the "
+            "joint action, its actor does not; remove the key"
+        )
+    return bicnet
+
+
+class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI):
+    """Deterministic BiCNet actor and per-agent joint-action BiCNet critic.
+
+    Observation ``Box(n_agents, features + 2)``, action ``Box(n_agents * A)``.
+    ``model_config`` holds the :class:`~rllib_shared.nn.BiCNetConfig` fields.
+    Env runners (``inference_only``) build the actor only.
+    """
+
+    @override(RLModule)
+    def setup(self):
+        options = dict(self.model_config or {})
+        sigma = float(options.pop(EXPLORATION_NOISE_KEY, 0.1))
+        self.bicnet = check_model(bicnet_config(options))
+        self.features = team_features(self.observation_space)
+        self.n_agents = self.observation_space.shape[0]
+        action_shape = getattr(self.action_space, "shape", None)
+        if action_shape is None or len(action_shape) != 1 or action_shape[0] % self.n_agents:
+            raise ConfigError(
+                f"the BiCNet DDPG module needs a flat Box(n_agents * action_dim) action space "
+                f"(the team env's), got {self.action_space}"
+            )
+        self.action_dim = action_shape[0] // self.n_agents
+        self.actor = self.bicnet.build_net(self.features, self.action_dim)
+        if not self.inference_only:
+            self.critic = self.bicnet.build_net(self.features + self.action_dim, 1)
+        self.register_buffer("exploration_sigma", torch.tensor(sigma, dtype=torch.float32))
+
+    @override(InferenceOnlyAPI)
+    def get_non_inference_attributes(self) -> list[str]:
+        return ["critic", "_target_actor", "_target_critic"]
+
+    @override(TargetNetworkAPI)
+    def make_target_networks(self) -> None:
+        self._target_actor = make_target_network(self.actor)
+        self._target_critic = make_target_network(self.critic)
+
+    @override(TargetNetworkAPI)
+    def get_target_network_pairs(self) -> list[tuple[torch.nn.Module, torch.nn.Module]]:
+        return [(self.actor, self._target_actor), (self.critic, self._target_critic)]
+
+    # -- the networks on team tensors --------------------------------------------
+
+    def policy(self, obs: torch.Tensor, *, target: bool = False) -> torch.Tensor:
+        """Deterministic actions: obs ``(B, n, features + 2)`` -> ``(B, n, A)`` in [-1, 1]."""
+        features, alive, _ = split_team_view(obs)
+        actor = self._target_actor if target else self.actor
+        return torch.tanh(actor(features, alive))
+
+    def q_values(
+        self, obs: torch.Tensor, actions: torch.Tensor, *, target: bool = False
+    ) -> torch.Tensor:
+        """Per-agent Q: obs ``(B, n, features + 2)``, joint actions ``(B, n, A)`` -> ``(B, n)``.
+
+        Dead agents' actions are zeroed; the communication layer skips them.
+        """
+        features, alive, _ = split_team_view(obs)
+        actions = actions * alive.unsqueeze(-1).to(actions.dtype)
+        critic = self._target_critic if target else self.critic
+        return critic(torch.cat([features, actions], dim=-1), alive).squeeze(-1)
+
+    def _team_actions(self, flat: torch.Tensor) -> torch.Tensor:
+        """``(B, n * A)`` -> ``(B, n, A)``."""
+        return flat.reshape(*flat.shape[:-1], self.n_agents, self.action_dim)
+
+    # -- RLlib forward passes -------------------------------------------------------
+
+    @override(RLModule)
+    def _forward_inference(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
+        """obs ``(B, n, features + 2)`` -> ACTIONS ``(B, n * A)``, no noise."""
+        actions = self.policy(batch[Columns.OBS])
+        return {Columns.ACTIONS: actions.flatten(-2)}
+
+    @override(RLModule)
+    def _forward_exploration(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
+        """obs ``(B, n, features + 2)`` -> ACTIONS ``(B, n * A)``: clip(mu + N(0, sigma^2))."""
+        actions = self.policy(batch[Columns.OBS])
+        noisy = actions + self.exploration_sigma * torch.randn_like(actions)
+        return {Columns.ACTIONS: noisy.clamp(-1.0, 1.0).flatten(-2)}
+
+    @override(RLModule)
+    def _forward_train(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
+        """obs ``(B, n, features + 2)``, ACTIONS ``(B, n * A)`` ->
+        Q_VALUES ``Q_i(s, a)`` and Q_POLICY ``Q_i(s, mu(s))``, both ``(B, n)``."""
+        obs = batch[Columns.OBS]
+        return {
+            Q_VALUES: self.q_values(obs, self._team_actions(batch[Columns.ACTIONS])),
+            Q_POLICY: self.q_values(obs, self.policy(obs)),
+        }
+
+    @override(TargetNetworkAPI)
+    def forward_target(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
+        """NEXT_OBS ``(B, n, features + 2)`` -> Q_TARGET_NEXT ``Q'_i(s', mu'(s'))`` ``(B, n)``."""
+        next_obs = batch[Columns.NEXT_OBS]
+        next_actions = self.policy(next_obs, target=True)
+        return {Q_TARGET_NEXT: self.q_values(next_obs, next_actions, target=True)}

@@ -1,0 +1,263 @@
+"""The BiCNet algorithm: team env, losses, vectorised DPG, targets, Tune, checkpoints."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from conftest import TINY_MODEL
+from dying_env import DyingEnv
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+import rllib_shared
+from rllib_shared.algorithms.bicnet import BiCNet, BiCNetAlgorithmConfig
+from rllib_shared.algorithms.bicnet_learner import bicnet_losses
+from rllib_shared.envs.team_env import AGENT_REWARDS, AGENT_TERMINATEDS, TeamEnv
+from rllib_shared.modules.bicnet_ddpg import Q_POLICY, BiCNetDDPGTorchRLModule
+from rllib_shared.team_view import ALIVE
+
+GUESS = {"n_agents": 3, "continuous": True, "max_cycles": 5}
+TINY_BICNET = {
+    "algo": "BiCNet",
+    "env": "guessing_sum_v0",
+    "env_config": GUESS,
+    "model": dict(TINY_MODEL),
+    "seed": 3,
+    "num_envs_per_env_runner": 2,
+    "rollout_fragment_length": 5,
+    "train_batch_size_per_learner": 32,
+    "num_steps_sampled_before_learning_starts": 20,
+    "min_sample_timesteps_per_iteration": 40,
+}
+
+
+# -- the team env ---------------------------------------------------------------------
+
+
+def test_team_env_keeps_dead_agents_out_and_reports_per_agent_vectors():
+    env = TeamEnv(DyingEnv())
+    assert env.observation_space.shape == (3, 4)
+    assert env.action_space.shape == (3,)
+    np.testing.assert_array_equal(env.action_space.low, [-2, -2, -2])
+    obs, info = env.reset(seed=0)
+    assert obs[:, ALIVE].tolist() == [1, 1, 1]
+    obs, reward, terminated, truncated, info = env.step(np.array([1.0, -1.5, 0.5], np.float32))
+    np.testing.assert_allclose(info[AGENT_REWARDS], [1.0, -1.5, 0.5])
+    assert reward == pytest.approx(0.0)
+    assert info[AGENT_TERMINATEDS].tolist() == [False, True, False]
+    # The final observation of agent_1 is still given; from the next step on it is dead.
+    obs, reward, *_ , info = env.step(np.array([1.0, 2.0, 1.0], np.float32))  # DyingEnv asserts
+    assert obs[:, ALIVE].tolist() == [1, 0, 1]
+    assert info[AGENT_REWARDS].tolist() == [1.0, 0.0, 1.0]
+    obs, reward, terminated, truncated, info = env.step(np.zeros(3, np.float32))
+    assert (terminated, truncated) == (False, True)
+
+
+def test_team_env_refuses_discrete_actions():
+    with pytest.raises(rllib_shared.ConfigError, match="continuous actions"):
+        rllib_shared.build_config({"algo": "BiCNet", "env": "simple_spread_v3"})
+
+
+# -- losses, the vectorised deterministic policy gradient, masks ---------------------
+
+
+def _module(comm: str = "bilstm", n: int = 3, features: int = 2, action_dim: int = 2):
+    obs_space = gym.spaces.Box(-np.inf, np.inf, (n, features + 2), np.float32)
+    act_space = gym.spaces.Box(-1, 1, (n * action_dim,), np.float32)
+    torch.manual_seed(0)
+    module = RLModuleSpec(
+        module_class=BiCNetDDPGTorchRLModule,
+        observation_space=obs_space,
+        action_space=act_space,
+        model_config={**TINY_MODEL, "comm": comm},
+    ).build()
+    module.make_target_networks()
+    return module
+
+
+def _team_obs(batch: int, alive: list[int], features: int = 2, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    obs = torch.zeros(batch, len(alive), features + 2)
+    obs[..., :features] = torch.randn(batch, len(alive), features, generator=g)
+    obs[..., ALIVE] = torch.tensor(alive, dtype=torch.float32)
+    return obs * obs[..., ALIVE:ALIVE + 1]  # dead rows are all zero, as the team env writes them
+
+
+@pytest.mark.parametrize("alive", [[1, 1, 1], [1, 0, 1]])
+def test_actor_gradient_is_the_vectorised_deterministic_policy_gradient(alive):
+    """grad L_mu = -1/B sum_b sum_i m_i sum_j dQ_i/da_j da_j/dtheta (Peng et al., eq. 8),
+    computed term by term from the critic's Jacobian and compared with the learner's loss."""
+    module = _module()
+    obs = _team_obs(4, alive)
+    mask = torch.tensor(alive, dtype=torch.float32)
+    params = list(module.actor.parameters())
+
+    # The learner's actor loss, through RLlib's forward_train.
+    z = torch.zeros(4, 3)
+    fwd = module.forward_train({Columns.OBS: obs, Columns.ACTIONS: torch.zeros(4, 6)})
+    loss = bicnet_losses(
+        q_values=z, q_policy=fwd[Q_POLICY], q_target_next=z, rewards=z, terminateds=z,
+        alive=mask.expand(4, 3), next_alive=mask.expand(4, 3), gamma=0.9,
+    )["actor_loss"]
+    learned = torch.autograd.grad(loss, params)
+
+    # By hand: the Jacobian dQ_i/da_j at a = mu(s), then the chain rule into theta.
+    actions = module.policy(obs)  # (B, n, A), depends on theta
+    fixed = actions.detach()
+    jac = torch.stack([
+        torch.autograd.functional.jacobian(lambda a, b=b: module.q_values(obs[b:b + 1], a[None])[0], fixed[b])
+        for b in range(4)
+    ])  # (B, n_i, n_j, A)
+    upstream = -(mask[None, :, None, None] * jac).sum(1) / 4  # (B, n_j, A)
+    by_hand = torch.autograd.grad(actions, params, grad_outputs=upstream)
+
+    for a, b in zip(learned, by_hand, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    # Communication: agent 0's value depends on agent 2's action (and not on the dead one).
+    assert jac[:, 0, 2].abs().sum() > 0
+    if alive[1] == 0:
+        assert jac[:, :, 1].abs().sum() == 0
+
+
+def test_without_communication_an_agent_value_ignores_teammates_actions():
+    module = _module(comm="none")
+    obs = _team_obs(1, [1, 1, 1])
+    jac = torch.autograd.functional.jacobian(
+        lambda a: module.q_values(obs, a[None])[0], module.policy(obs).detach()[0]
+    )
+    assert jac[0, 1].abs().sum() == 0 and jac[0, 0].abs().sum() > 0
+
+
+def test_critic_loss_uses_per_agent_rewards_terminations_and_masks():
+    q = torch.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    q_next = torch.tensor([[10.0, 10.0, 10.0]])
+    common = {"q_policy": q, "q_target_next": q_next, "gamma": 0.5}
+    out = bicnet_losses(
+        q_values=q, rewards=torch.tensor([[1.0, 0.0, 2.0]]), terminateds=torch.tensor([[0.0, 1.0, 0.0]]),
+        alive=torch.tensor([[1.0, 1.0, 0.0]]), next_alive=torch.ones(1, 3), **common,
+    )
+    # agent 0: y = 1 + 0.5 * 10 = 6; agent 1 terminated: y = 0; agent 2 dead: out.
+    assert out["td_error"].tolist() == [[5.0, -2.0, 0.0]]
+    assert out["critic_loss"].item() == pytest.approx(25.0 + 4.0)
+    # Whatever a dead agent's reward, value or target, the losses do not change.
+    changed = bicnet_losses(
+        q_values=q, rewards=torch.tensor([[1.0, 0.0, -99.0]]), terminateds=torch.tensor([[0.0, 1.0, 1.0]]),
+        alive=torch.tensor([[1.0, 1.0, 0.0]]), next_alive=torch.ones(1, 3),
+        q_policy=q, q_target_next=torch.tensor([[10.0, 10.0, -5.0]]), gamma=0.5,
+    )
+    assert changed["critic_loss"].item() == out["critic_loss"].item()
+    assert changed["actor_loss"].item() == out["actor_loss"].item() == -3.0
+    grad = torch.autograd.grad(out["critic_loss"] + out["actor_loss"], q)[0]
+    assert grad[0, 2] == 0
+
+
+# -- the algorithm inside RLlib and Tune -----------------------------------------------
+
+
+def test_target_update_moves_targets_by_exactly_tau_and_noise_anneals(ray_session):
+    from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME
+
+    config = rllib_shared.build_config({**TINY_BICNET, "tau": 0.25, "exploration_noise_steps": 1000})
+    algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
+    try:
+        learner = algo.learner_group._learner
+        module = learner.module["default_policy"].unwrapped()
+        with torch.no_grad():
+            for p in module._target_critic.parameters():
+                p.fill_(1.0)
+        main = [p.detach().clone() for p in module.critic.parameters()]
+        learner.after_gradient_based_update(timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: 500})
+        for m, t in zip(main, module._target_critic.parameters(), strict=True):
+            torch.testing.assert_close(t, 0.25 * m + 0.75 * torch.ones_like(m))
+        # Noise std halfway through its decay from 0.3 to 0.05.
+        assert float(module.exploration_sigma) == pytest.approx(0.175)
+    finally:
+        algo.stop()
+
+
+@pytest.mark.parametrize("num_env_runners", [0, 1])
+def test_tune_run_bicnet_trains(ray_session, tmp_path, num_env_runners):
+    from ray import tune
+
+    config = rllib_shared.build_config({**TINY_BICNET, "num_env_runners": num_env_runners})
+    analysis = tune.run(
+        "BiCNet", config=config, stop={"training_iteration": 3}, storage_path=str(tmp_path),
+        verbose=0, checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=True),
+    )
+    result = analysis.trials[0].last_result
+    learner = result["learners"]["default_policy"]
+    assert result["num_env_steps_sampled_lifetime"] >= 120
+    assert np.isfinite(learner["critic_loss"]) and np.isfinite(learner["actor_loss"])
+    assert learner["num_module_steps_trained"] > 0
+    assert np.isfinite(result["env_runners"]["episode_return_mean"])
+
+
+def test_hand_written_dict_runs_with_tune(ray_session, tmp_path):
+    """No build_config: a plain dict with a registered PettingZoo name."""
+    from ray import tune
+
+    config = {
+        "env": "guessing_sum_v0",
+        "env_config": GUESS,
+        "_model_config": dict(TINY_MODEL),
+        "rollout_fragment_length": 5,
+        "train_batch_size_per_learner": 32,
+        "num_steps_sampled_before_learning_starts": 20,
+        "min_sample_timesteps_per_iteration": 40,
+    }
+    analysis = tune.run("BiCNet", config=config, stop={"training_iteration": 2},
+                        storage_path=str(tmp_path), verbose=0)
+    assert analysis.trials[0].last_result["training_iteration"] == 2
+
+
+@pytest.fixture(scope="module")
+def bicnet_checkpoint(ray_session, tmp_path_factory):
+    config = rllib_shared.build_config(TINY_BICNET)
+    algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
+    try:
+        for _ in range(2):
+            result = algo.train()
+        path = tmp_path_factory.mktemp("bicnet") / "checkpoint"
+        algo.save_to_path(str(path))
+        actor = {k: v.clone() for k, v in algo.get_module().actor.state_dict().items()}
+    finally:
+        algo.stop()
+    return path, result, actor
+
+
+def test_restored_checkpoint_continues_training(bicnet_checkpoint):
+    path, before, actor = bicnet_checkpoint
+    algo = BiCNet.from_checkpoint(str(path))
+    try:
+        for key, value in algo.get_module().actor.state_dict().items():
+            torch.testing.assert_close(value, actor[key])
+        after = algo.train()
+    finally:
+        algo.stop()
+    assert after["training_iteration"] == before["training_iteration"] + 1
+    assert after["num_env_steps_sampled_lifetime"] > before["num_env_steps_sampled_lifetime"]
+
+
+def test_load_policy_acts_like_the_trained_module(bicnet_checkpoint):
+    from rllib_shared.evaluation import evaluate
+    from rllib_shared.inference import TeamPolicy
+
+    path, _, _ = bicnet_checkpoint
+    policy = rllib_shared.load_policy(path)
+    assert isinstance(policy, TeamPolicy)
+    env = rllib_shared.envs.make_pettingzoo_env("guessing_sum_v0", GUESS)
+    obs, _ = env.reset(seed=1)
+    actions = policy(obs)
+    assert sorted(actions) == sorted(obs)
+    # Greedy actions are the module's tanh outputs mapped onto the env's bounds.
+    team = torch.from_numpy(policy.layout.encode_team(obs))[None]
+    raw = policy.module.forward_inference({Columns.OBS: team})[Columns.ACTIONS][0].detach().numpy()
+    space = env.action_space("agent_0")
+    expected = space.low + (raw.reshape(3, -1) + 1.0) * (space.high - space.low) / 2.0
+    for k, agent in enumerate(policy.layout.agents):
+        np.testing.assert_allclose(actions[agent], expected[k], rtol=1e-5)
+        assert space.contains(actions[agent])
+    result = evaluate(policy, "guessing_sum_v0-team", GUESS, episodes=2)
+    assert result.episodes == 2 and np.isfinite(result.team_return)
