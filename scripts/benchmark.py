@@ -3,11 +3,17 @@
 
     python scripts/benchmark.py [--guessing-steps 100000] [--spread-steps 100000] [--only guessing|spread]
 
-guessing_sum (3 agents, continuous): BiCNet-PPO vs the no-communication
-ablation (model.comm: none), at equal env steps.
-simple_spread (N=3, discrete): BiCNet-PPO vs RLlib's built-in parameter
-sharing (RLlib's ParallelPettingZooEnv + RLlib's default PPO module, one
-policy), with the same runner settings, PPO settings and env steps.
+guessing_sum (3 agents, continuous) and simple_spread (N=3, continuous
+actions), at equal env steps per task:
+
+- BiCNet: the off-policy algorithm of the paper (``algo: BiCNet``);
+- BiCNet-PPO: the BiCNet network trained by RLlib's PPO;
+- the no-communication ablation: BiCNet-PPO with ``model.comm: none``;
+- simple_spread only: RLlib's built-in parameter sharing (RLlib's
+  ParallelPettingZooEnv + RLlib's default PPO module, one policy) with the
+  BiCNet-PPO run's runner and PPO settings;
+- references without learning: the best no-communication answer
+  (guessing_sum) and random actions (simple_spread).
 
 Prints a table (final team return = mean of the last 3 iterations; env
 steps/s = env steps over training wall time) and writes results/benchmark.png.
@@ -26,6 +32,7 @@ from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 from ray.tune.registry import register_env
 
 import rllib_shared
+from rllib_shared.config import apply_overrides
 from rllib_shared.envs import make_pettingzoo_env
 from rllib_shared.plotting import plot_comparison
 from rllib_shared.progress import ProgressCallback
@@ -85,12 +92,19 @@ def random_actions(env, obs):
     return {a: env.action_space(a).sample() for a in obs}
 
 
+def config_of(name, *overrides):
+    user = rllib_shared.load_yaml(ROOT / "configs" / name)
+    return user, rllib_shared.build_config(apply_overrides(user, list(overrides)))
+
+
 def guessing_sum(steps, storage):
-    user = rllib_shared.load_yaml(ROOT / "configs" / "bicnet_ppo_guessing_sum.yaml")
-    ablation = rllib_shared.load_yaml(ROOT / "configs" / "none_ppo_guessing_sum.yaml")
+    _, bicnet = config_of("bicnet_guessing_sum.yaml")
+    user, bicnet_ppo = config_of("bicnet_ppo_guessing_sum.yaml")
+    _, ablation = config_of("none_ppo_guessing_sum.yaml")
     rows = [
-        run("guessing_sum BiCNet-PPO", "PPO", rllib_shared.build_config(user), steps, storage),
-        run("guessing_sum no-comm ablation", "PPO", rllib_shared.build_config(ablation), steps, storage),
+        run("guessing_sum BiCNet", "BiCNet", bicnet, steps, storage),
+        run("guessing_sum BiCNet-PPO", "PPO", bicnet_ppo, steps, storage),
+        run("guessing_sum no-comm ablation", "PPO", ablation, steps, storage),
     ]
     rows.append(reference("guessing_sum best without communication (say own number)",
                           user["env"], user["env_config"], own_number_only))
@@ -98,16 +112,19 @@ def guessing_sum(steps, storage):
 
 
 def simple_spread(steps, storage):
-    user = rllib_shared.load_yaml(ROOT / "configs" / "bicnet_ppo_simple_spread.yaml")
-    bicnet = rllib_shared.build_config(user)
+    _, bicnet = config_of("bicnet_simple_spread.yaml")
+    user, bicnet_ppo = config_of("bicnet_ppo_simple_spread_continuous.yaml")
+    _, ablation = config_of("bicnet_ppo_simple_spread_continuous.yaml", "model.comm=none")
     register_env(BUILTIN_SPREAD, builtin_simple_spread)
     # Same env settings, runner settings and PPO settings; only env wrapper,
     # module and connector are RLlib's own.
-    shared_settings = {k: v for k, v in bicnet.items()
+    shared_settings = {k: v for k, v in bicnet_ppo.items()
                        if k not in ("env", "rl_module_spec", "_env_to_module_connector")}
     builtin = {**shared_settings, "env": BUILTIN_SPREAD}
     rows = [
-        run("simple_spread BiCNet-PPO", "PPO", bicnet, steps, storage),
+        run("simple_spread BiCNet", "BiCNet", bicnet, steps, storage),
+        run("simple_spread BiCNet-PPO", "PPO", bicnet_ppo, steps, storage),
+        run("simple_spread no-comm ablation", "PPO", ablation, steps, storage),
         run("simple_spread RLlib built-in sharing", "PPO", builtin, steps, storage),
     ]
     rows.append(reference("simple_spread random actions", user["env"], user["env_config"], random_actions))

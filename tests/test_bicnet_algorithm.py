@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -261,3 +263,20 @@ def test_load_policy_acts_like_the_trained_module(bicnet_checkpoint):
         assert space.contains(actions[agent])
     result = evaluate(policy, "guessing_sum_v0-team", GUESS, episodes=2)
     assert result.episodes == 2 and np.isfinite(result.team_return)
+
+
+def test_evaluate_script_plays_a_bicnet_checkpoint(bicnet_checkpoint, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+
+    path, _, _ = bicnet_checkpoint
+    gif = tmp_path / "team.gif"
+    script = Path(__file__).resolve().parents[1] / "scripts" / "evaluate.py"
+    run = subprocess.run([sys.executable, str(script), str(path), "--episodes", "2", "--gif", str(gif)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert re.search(r"2 episodes \| team return -?\d+\.\d+ \| agent_0: ", run.stdout)
+    assert Image.open(gif).n_frames == GUESS["max_cycles"] + 1

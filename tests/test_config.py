@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from rllib_shared import ENV_NAMES, ConfigError, build_config, experiment_settings, load_yaml, map_to_shared_policy
+from rllib_shared.envs import base_env_name
 from rllib_shared.modules import BiCNetAPPOTorchRLModule, BiCNetPPOTorchRLModule
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
 BASE = {"env": "guessing_sum_v0"}
+BICNET = {"algo": "BiCNet", "env": "guessing_sum_v0"}
 
 
 def test_fills_in_one_policy_module_and_connector():
@@ -34,7 +36,7 @@ def test_module_follows_algo(algo, module):
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_every_yaml_in_configs_builds(path):
     config = build_config(load_yaml(path))
-    assert config["env"] in ENV_NAMES
+    assert base_env_name(config["env"]) in ENV_NAMES
 
 
 ERRORS = [
@@ -60,6 +62,15 @@ ERRORS = [
      "different action spaces"),
     ({"env": "pettingzoo", "env_config": {"pettingzoo_env": "multidiscrete_env"}},
      "cannot handle action space MultiDiscrete"),
+    # algo BiCNet
+    ({**BICNET, "env_config": {"continuous": False}}, "algo BiCNet needs continuous actions.*Discrete"),
+    ({**BICNET, "lr": 1e-3}, "set actor_lr and critic_lr, not lr"),
+    ({**BICNET, "actor_lrr": 1e-3}, "unknown key 'actor_lrr' in the BiCNet config; did you mean 'actor_lr'"),
+    ({**BICNET, "n_step": 3}, "n_step 1 only"),
+    ({**BICNET, "tau": 0.0}, "tau must be in"),
+    ({**BICNET, "normalize_actions": False}, "needs normalize_actions: true"),
+    ({**BICNET, "replay_buffer_config": {"type": "ReplayBuffer"}}, "replay_buffer_config.type must be one of"),
+    ({**BICNET, "model": {"share_actor_critic": True}}, "share_actor_critic does not apply"),
 ]
 
 
@@ -67,6 +78,13 @@ ERRORS = [
 def test_documented_errors(user_config, message):
     with pytest.raises(ConfigError, match=message):
         build_config(user_config)
+
+
+def test_bicnet_config_names_the_team_env_and_model():
+    config = build_config({**BICNET, "model": {"comm": "bigru"}, "tau": 0.05})
+    assert config["env"] == "guessing_sum_v0-team"
+    assert config["_model_config"]["comm"] == "bigru" and config["tau"] == 0.05
+    assert "policies" not in config and "rl_module_spec" not in config
 
 
 def test_experiment_settings():

@@ -57,7 +57,7 @@ def test_benchmark_prints_table_and_png(tmp_path):
     bench = script("benchmark.py", "--only", "guessing", "--guessing-steps", 100,
                    "--storage-path", tmp_path / "bench", "--png", png, timeout=600)
     assert bench.returncode == 0, bench.stderr[-3000:]
-    for label in ("guessing_sum BiCNet-PPO", "guessing_sum no-comm ablation",
+    for label in ("guessing_sum BiCNet", "guessing_sum BiCNet-PPO", "guessing_sum no-comm ablation",
                   "guessing_sum best without communication"):
         assert re.search(re.escape(label) + r" .* -?\d+\.\d\d", bench.stdout), label
     assert Image.open(png).size[0] > 100
