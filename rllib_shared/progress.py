@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ray import tune
+from ray.rllib.core import DEFAULT_AGENT_ID
 
 from rllib_shared.plotting import plot_learning_curve
 from rllib_shared.team_view import natural_sorted
@@ -19,7 +20,12 @@ def team_return(result: dict[str, Any]) -> float:
 
 
 def agent_returns(result: dict[str, Any]) -> dict[str, float]:
+    """Mean episode return per agent. With one RLlib agent for the team (algo
+    BiCNet), RLlib's ``default_agent`` entry is the team return and is left out
+    when the per-agent returns are there."""
     returns = result.get("env_runners", {}).get("agent_episode_returns_mean", {}) or {}
+    if len(returns) > 1:
+        returns = {a: r for a, r in returns.items() if a != DEFAULT_AGENT_ID}
     return {str(a): float(r) for a, r in returns.items()}
 
 

@@ -57,6 +57,14 @@ def test_team_env_keeps_dead_agents_out_and_reports_per_agent_vectors():
     assert (terminated, truncated) == (False, True)
 
 
+def test_algorithm_config_maps_names_to_team_envs_and_refuses_others():
+    config = BiCNetAlgorithmConfig().update_from_dict({"env": "guessing_sum_v0"})
+    config.validate()
+    assert config.env == "guessing_sum_v0-team"
+    with pytest.raises(rllib_shared.ConfigError, match="got env 'Pendulum-v1', valid names: simple_spread_v3"):
+        BiCNetAlgorithmConfig().update_from_dict({"env": "Pendulum-v1"}).validate()
+
+
 def test_team_env_refuses_discrete_actions():
     with pytest.raises(rllib_shared.ConfigError, match="continuous actions"):
         rllib_shared.build_config({"algo": "BiCNet", "env": "simple_spread_v3"})
@@ -193,7 +201,11 @@ def test_tune_run_bicnet_trains(ray_session, tmp_path, num_env_runners):
     assert result["num_env_steps_sampled_lifetime"] >= 120
     assert np.isfinite(learner["critic_loss"]) and np.isfinite(learner["actor_loss"])
     assert learner["num_module_steps_trained"] > 0
-    assert np.isfinite(result["env_runners"]["episode_return_mean"])
+    episode_return = result["env_runners"]["episode_return_mean"]
+    # Per-agent returns from the infos add up to RLlib's team return.
+    agents = result["env_runners"]["agent_episode_returns_mean"]
+    assert {"agent_0", "agent_1", "agent_2"} <= set(agents)
+    assert sum(agents[f"agent_{k}"] for k in range(3)) == pytest.approx(episode_return, rel=1e-4)
 
 
 def test_hand_written_dict_runs_with_tune(ray_session, tmp_path):
@@ -224,6 +236,9 @@ def bicnet_checkpoint(ray_session, tmp_path_factory):
         path = tmp_path_factory.mktemp("bicnet") / "checkpoint"
         algo.save_to_path(str(path))
         actor = {k: v.clone() for k, v in algo.get_module().actor.state_dict().items()}
+        # The annealed noise std reaches the env runner with the weights.
+        learner_sigma = float(algo.learner_group._learner.module["default_policy"].exploration_sigma)
+        assert float(algo.env_runner.module.exploration_sigma) == learner_sigma < 0.3
     finally:
         algo.stop()
     return path, result, actor

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from rllib_shared import ENV_NAMES, ConfigError, build_config, experiment_settings, load_yaml, map_to_shared_policy
+from rllib_shared import (
+    ENV_NAMES,
+    ConfigError,
+    build_config,
+    experiment_settings,
+    load_yaml,
+    map_to_shared_policy,
+)
 from rllib_shared.envs import base_env_name
 from rllib_shared.modules import BiCNetAPPOTorchRLModule, BiCNetPPOTorchRLModule
 
@@ -65,6 +72,7 @@ ERRORS = [
     # algo BiCNet
     ({**BICNET, "env_config": {"continuous": False}}, "algo BiCNet needs continuous actions.*Discrete"),
     ({**BICNET, "lr": 1e-3}, "set actor_lr and critic_lr, not lr"),
+    ({**BICNET, "env": "Pendulum-v1"}, "unknown env name 'Pendulum-v1'"),
     ({**BICNET, "actor_lrr": 1e-3}, "unknown key 'actor_lrr' in the BiCNet config; did you mean 'actor_lr'"),
     ({**BICNET, "n_step": 3}, "n_step 1 only"),
     ({**BICNET, "tau": 0.0}, "tau must be in"),

@@ -7,8 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
-from conftest import tiny
+from conftest import TINY_MODEL, tiny
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,9 +20,19 @@ def script(name: str, *args, timeout: int = 300, cwd: Path = ROOT) -> subprocess
                           capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
-def test_train_then_evaluate_with_gif(tmp_path):
+TINY_BICNET_RUN = {"rollout_fragment_length": 5, "train_batch_size_per_learner": 32,
+                   "num_steps_sampled_before_learning_starts": 20, "min_sample_timesteps_per_iteration": 40}
+TINY_USER_CONFIGS = {
+    "PPO": tiny("guessing_sum_v0", {"n_agents": 3}, algo="PPO"),
+    "BiCNet": {"algo": "BiCNet", "env": "guessing_sum_v0", "env_config": {"n_agents": 3},
+               "model": dict(TINY_MODEL), "seed": 7, **TINY_BICNET_RUN},
+}
+
+
+@pytest.mark.parametrize("algo", TINY_USER_CONFIGS)
+def test_train_then_evaluate_with_gif(tmp_path, algo):
     config = tmp_path / "tiny.yaml"
-    config.write_text(yaml.safe_dump(tiny("guessing_sum_v0", {"n_agents": 3}, algo="PPO")))
+    config.write_text(yaml.safe_dump(TINY_USER_CONFIGS[algo]))
     train = script("train.py", config, "--stop-iters", 2, "--storage-path", tmp_path / "results")
     assert train.returncode == 0, train.stderr[-3000:]
     assert re.search(r"iter +2 \| env steps +\d", train.stdout)

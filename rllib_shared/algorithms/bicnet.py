@@ -31,8 +31,14 @@ from ray.rllib.connectors.common.add_observations_from_episodes_to_batch import 
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.utils.annotations import override
 
+from rllib_shared.algorithms.team_metrics import log_team_agent_returns
 from rllib_shared.connectors.team_rewards import AddTeamRewardsFromInfos
-from rllib_shared.envs.registry import ENV_NAMES, team_env_name
+from rllib_shared.envs.registry import (
+    ENV_NAMES,
+    TEAM_SUFFIX,
+    base_env_name,
+    team_env_name,
+)
 from rllib_shared.errors import ConfigError
 from rllib_shared.modules.bicnet_ddpg import (
     EXPLORATION_NOISE_KEY,
@@ -80,6 +86,8 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         self.rollout_fragment_length = 25
         self.min_sample_timesteps_per_iteration = 1_000
         self.min_time_s_per_iteration = None
+        # Per-agent returns in the results, as for the multi-agent algorithms.
+        self.callbacks_on_episode_end = log_team_agent_returns
 
     @override(AlgorithmConfig)
     def training(
@@ -129,7 +137,13 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
     @override(AlgorithmConfig)
     def validate(self) -> None:
         # A registered PettingZoo name means its team env (one agent = the team).
-        if isinstance(self.env, str) and self.env in ENV_NAMES:
+        if isinstance(self.env, str):
+            if base_env_name(self.env) not in ENV_NAMES:
+                raise ConfigError(
+                    f"algo BiCNet trains on a registered PettingZoo env or its team version; "
+                    f"got env {self.env!r}, valid names: {', '.join(ENV_NAMES)} (each also "
+                    f"as <name>{TEAM_SUFFIX})"
+                )
             self.env = team_env_name(self.env)
         super().validate()
         if self.lr is not None:
