@@ -170,9 +170,10 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with LocalCluster() as cluster:
-        print(f"cluster up: address {cluster.address}, jobs at {cluster.dashboard_url}, "
-              f"worker node resource '{WORKER_RESOURCE}'; Ctrl-C stops it", flush=True)
         try:
+            # Inside the try: a signal right after this line must still stop cleanly.
+            print(f"cluster up: address {cluster.address}, jobs at {cluster.dashboard_url}, "
+                  f"worker node resource '{WORKER_RESOURCE}'; Ctrl-C stops it", flush=True)
             while all(p.poll() is None for p in cluster.processes):
                 time.sleep(1.0)
         except KeyboardInterrupt:

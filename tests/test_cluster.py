@@ -134,7 +134,7 @@ def test_local_cluster_script_stops_its_nodes_on_sigterm(tmp_path):
     assert first.startswith("cluster up: address 127.0.0.2:"), first
     up.send_signal(signal.SIGTERM)
     rest = up.communicate(timeout=120)[0]
-    assert up.returncode == 0 and "stopping the cluster" in rest
+    assert up.returncode == 0 and "stopping the cluster" in rest, (up.returncode, rest[-3000:])
     port = int(re.search(r"address 127\.0\.0\.2:(\d+)", first).group(1))
     with pytest.raises(ConnectionRefusedError):  # the head's GCS is gone
         socket.create_connection(("127.0.0.2", port), timeout=5).close()
