@@ -10,4 +10,4 @@ MODULE_FOR_ALGO = {
 }
 """Which BiCNet module each supported RLlib algorithm trains."""
 
-__all__ = ["MODULE_FOR_ALGO", "BiCNetAPPOTorchRLModule", "BiCNetPPOTorchRLModule"]
+__all__ = ["BiCNetAPPOTorchRLModule", "BiCNetPPOTorchRLModule", "MODULE_FOR_ALGO"]

@@ -5,11 +5,11 @@ from rllib_shared.nn.communication import COMM_KINDS, AgentCommunication
 from rllib_shared.nn.config import BiCNetConfig
 
 __all__ = [
-    "COMM_KINDS",
     "AgentCommunication",
     "BiCNet",
     "BiCNetActorCritic",
     "BiCNetConfig",
     "BiCNetTrunk",
+    "COMM_KINDS",
     "mlp",
 ]
