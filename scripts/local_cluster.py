@@ -48,13 +48,25 @@ def auth_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_ports(count: int) -> list[int]:
+    """``count`` free ports, none handed out before by this process.
+
+    The OS may offer a just-closed port again, and ``ray start`` refuses a
+    port given to two of its components (seen once as a head node that did
+    not come up), so every port is new.
+    """
     sockets, ports = [], []
-    for _ in range(count):
+    while len(ports) < count:
         s = socket.socket()
         s.bind((HEAD_IP, 0))
         sockets.append(s)
-        ports.append(s.getsockname()[1])
+        port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            ports.append(port)
     for s in sockets:
         s.close()
     return ports
