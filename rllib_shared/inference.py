@@ -50,6 +50,17 @@ def read_algorithm_config(checkpoint: Path) -> dict[str, Any]:
     return saved["ctor_args_and_kwargs"][0][0]
 
 
+def to_env_action(action: np.ndarray, space: gym.Space, *, normalize: bool, clip: bool):
+    """A module's action as the env takes it, undoing RLlib's normalisation."""
+    if isinstance(space, gym.spaces.Discrete):
+        return int(action)
+    if normalize:
+        action = unsquash_action(action, space)
+    if clip or normalize:
+        action = clip_action(action, space)
+    return np.asarray(action, dtype=space.dtype)
+
+
 class SharedPolicy:
     """Callable ``{agent: obs} -> {agent: action}`` for the whole team.
 
@@ -90,13 +101,9 @@ class SharedPolicy:
         return {agent: self._to_env(action) for agent, action in zip(agents, actions, strict=True)}
 
     def _to_env(self, action: np.ndarray):
-        if isinstance(self.action_space, gym.spaces.Discrete):
-            return int(action)
-        if self.normalize_actions:
-            action = unsquash_action(action, self.action_space)
-        if self.clip_actions or self.normalize_actions:
-            action = clip_action(action, self.action_space)
-        return np.asarray(action, dtype=self.action_space.dtype)
+        return to_env_action(
+            action, self.action_space, normalize=self.normalize_actions, clip=self.clip_actions
+        )
 
 
 class TeamPolicy:
@@ -104,7 +111,7 @@ class TeamPolicy:
 
     The module sees the whole team as one row (the team env's observation) and
     returns the joint action, which is split per agent and mapped onto each
-    agent's action bounds.
+    agent's action bounds (algo BiCNet always trains with normalised actions).
     """
 
     def __init__(
@@ -126,10 +133,7 @@ class TeamPolicy:
         joint = forward({Columns.OBS: team})[Columns.ACTIONS][0].numpy()
         actions = joint.reshape(self.layout.n_agents, -1)
         return {
-            agent: np.asarray(
-                clip_action(unsquash_action(actions[k], self.action_space), self.action_space),
-                dtype=self.action_space.dtype,
-            )
+            agent: to_env_action(actions[k], self.action_space, normalize=True, clip=True)
             for k, agent in enumerate(self.layout.agents)
             if agent in observations
         }
