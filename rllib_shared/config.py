@@ -5,17 +5,18 @@ A user config is an RLlib config dict plus a few keys of ours::
     algo: PPO                      # PPO (default), APPO, IMPALA or BiCNet
     env: simple_spread_v3          # a name from rllib_shared.ENV_NAMES
     env_config: {N: 3}             # keyword arguments of that env
+    groups: {red: "red_*"}         # agent groups (PPO, BiCNet); default: one group
+    group_policies: {red: shared}  # which policy ID plays which group (default: one each)
     model: {comm: bilstm}          # rllib_shared.nn.BiCNetConfig fields
     stop: {training_iteration: 50} # read by scripts/train.py, not by RLlib
     checkpoint: {frequency: 10}    # read by scripts/train.py, not by RLlib
     lr: 0.0003                     # any other key: an RLlib AlgorithmConfig setting
 
 :func:`build_config` checks every key, builds the env once to check its
-spaces, and fills in the plumbing. For RLlib's algorithms (PPO, APPO,
-IMPALA) that is one policy ID for every agent, the BiCNet RLModule and the
-team-view connector. ``algo: BiCNet`` (:mod:`rllib_shared.algorithms.bicnet`)
-trains on the env's team version, where one RLlib agent is the whole team;
-its config only needs the team env's name and the model options.
+spaces and groups, and asks the algorithm's folder under
+:mod:`rllib_shared.algorithms` for the rest: PPO and BiCNet train on the team
+layout (:mod:`rllib_shared.team`, one RLlib agent per group of agents), APPO
+and IMPALA on per-agent rows (:mod:`rllib_shared.algorithms.rows`).
 """
 
 from __future__ import annotations
@@ -26,34 +27,20 @@ from pathlib import Path
 from typing import Any
 
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
-from ray.rllib.algorithms.registry import ALGORITHMS
-from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
-from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from rllib_shared.algorithms import ALGO_NAME as BICNET
-from rllib_shared.algorithms import BiCNetAlgorithmConfig
-from rllib_shared.connectors import team_view_connector
-from rllib_shared.envs.registry import (
-    check_env_name,
-    make_rllib_env,
-    make_team_env,
-    team_env_name,
-)
+from rllib_shared.algorithms import BUILDERS, default_algorithm_config
+from rllib_shared.envs.registry import check_env_name
 from rllib_shared.errors import (
     ConfigError,
     check_choice,
     check_keys,
     unknown_key_message,
 )
-from rllib_shared.modules import MODULE_FOR_ALGO
-from rllib_shared.modules.bicnet_ddpg import check_model
-from rllib_shared.modules.spaces import action_head
 from rllib_shared.nn import BiCNetConfig
-from rllib_shared.policy_mapping import SHARED_POLICY_ID, map_to_shared_policy
-from rllib_shared.team_view import TeamLayout
+from rllib_shared.team.spec import team_spec
 
-SUPPORTED_ALGOS = (*MODULE_FOR_ALGO, BICNET)
-OWN_KEYS = ("algo", "env", "env_config", "model", "stop", "checkpoint")
+SUPPORTED_ALGOS = tuple(BUILDERS)
+OWN_KEYS = ("algo", "env", "env_config", "groups", "group_policies", "model", "stop", "checkpoint")
 
 # Keys RLlib would accept but that misbehave in a plain dict, with the fix.
 TRAPS = {
@@ -124,20 +111,17 @@ PLUGIN_DEFAULTS = {
     "episodes_to_numpy": False,
 }
 
-# Keys build_config sets itself: the single shared policy and its network.
+# Keys build_config sets itself: the policies, their networks and the team plumbing.
+_POLICIES = "policies are assigned for you: one group -> 'shared'; see 'groups' and 'group_policies'"
 RESERVED = {
-    "policies": "every agent is mapped onto the one policy ID 'shared' for you",
-    "policy_mapping_fn": "every agent is mapped onto the one policy ID 'shared' for you",
-    "multiagent": "every agent is mapped onto the one policy ID 'shared' for you",
+    "policies": _POLICIES,
+    "policy_mapping_fn": _POLICIES,
+    "multiagent": _POLICIES,
     "rl_module_spec": "the BiCNet module is chosen from 'algo'; set its options under 'model'",
     "_model_config": "set the BiCNet options under 'model'",
-    "_env_to_module_connector": "the team-view connector is installed for you",
+    "_env_to_module_connector": "the team plumbing is installed for you",
+    "_learner_class": "the learner is chosen from 'algo'",
 }
-
-
-def default_algorithm_config(algo: str) -> AlgorithmConfig:
-    """A fresh default config of ``algo`` (ours or RLlib's)."""
-    return BiCNetAlgorithmConfig() if algo == BICNET else ALGORITHMS[algo]()[1]
 
 
 def _rllib_settings(algo: str) -> dict[str, Any]:
@@ -182,26 +166,6 @@ def _check_rllib_keys(algo: str, settings: Mapping[str, Any]) -> None:
             )
 
 
-def _check_team_env(env: str, env_config: Mapping[str, Any]) -> None:
-    make_team_env(env, env_config).close()  # raises ConfigError for spaces it cannot take
-
-
-def _check_spaces(env: str, env_config: Mapping[str, Any]) -> None:
-    probe = make_rllib_env(env, env_config)
-    try:
-        TeamLayout.from_spaces(probe.observation_spaces)
-        action_spaces = {a: probe.action_spaces[a] for a in probe.possible_agents}
-    finally:
-        probe.close()
-    distinct = {str(s) for s in action_spaces.values()}
-    if len(distinct) > 1:
-        raise ConfigError(
-            f"env {env!r} gives its agents different action spaces ({action_spaces}); one "
-            "shared network needs one action space for all agents"
-        )
-    action_head(next(iter(action_spaces.values())))
-
-
 def build_config(user_config: Mapping[str, Any]) -> dict[str, Any]:
     """Returns the config dict for ``tune.run(algo, config=...)``.
 
@@ -211,7 +175,7 @@ def build_config(user_config: Mapping[str, Any]) -> dict[str, Any]:
     Example:
         >>> config = build_config({"env": "guessing_sum_v0", "model": {"comm": "bigru"}})
         >>> sorted(config["policies"]), config["env"]
-        (['shared'], 'guessing_sum_v0')
+        (['shared'], 'guessing_sum_v0-team')
     """
     if not isinstance(user_config, Mapping):
         raise ConfigError(f"a config must be a dict, got {type(user_config).__name__}")
@@ -227,39 +191,11 @@ def build_config(user_config: Mapping[str, Any]) -> dict[str, Any]:
     check_env_name(env)
     env_config = dict(settings.pop("env_config", None) or {})
     model = BiCNetConfig.from_dict(settings.pop("model", None))
+    groups = settings.pop("groups", None)
+    group_policies = settings.pop("group_policies", None)
     _check_rllib_keys(algo, settings)
-    if algo == BICNET:
-        return _bicnet_config(env, env_config, model, settings)
-    _check_spaces(env, env_config)
-
-    module_spec = RLModuleSpec(module_class=MODULE_FOR_ALGO[algo], model_config=model.to_dict())
-    return {
-        "env": env,
-        "env_config": env_config,
-        "policies": {SHARED_POLICY_ID},
-        "policy_mapping_fn": map_to_shared_policy,
-        "rl_module_spec": MultiRLModuleSpec(rl_module_specs={SHARED_POLICY_ID: module_spec}),
-        "_env_to_module_connector": team_view_connector,
-        **PLUGIN_DEFAULTS,
-        **settings,
-    }
-
-
-def _bicnet_config(
-    env: str, env_config: dict[str, Any], model: BiCNetConfig, settings: dict[str, Any]
-) -> dict[str, Any]:
-    """The config dict of ``algo: BiCNet``, validated by its AlgorithmConfig now
-    rather than inside a Tune trial."""
-    _check_team_env(env, env_config)
-    check_model(model)
-    config = {
-        "env": team_env_name(env),
-        "env_config": env_config,
-        "_model_config": model.to_dict(),
-        **settings,
-    }
-    BiCNetAlgorithmConfig().update_from_dict(config).validate()
-    return config
+    spec = team_spec(env, env_config, groups, group_policies)
+    return BUILDERS[algo](env, spec, model, {**PLUGIN_DEFAULTS, **settings})
 
 
 def experiment_settings(user_config: Mapping[str, Any]) -> ExperimentSettings:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from rllib_shared.envs.registry import base_env_name, make_pettingzoo_env
-from rllib_shared.team_view import natural_sorted
+from rllib_shared.team.groups import natural_sorted
 
 
 @dataclasses.dataclass

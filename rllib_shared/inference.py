@@ -1,15 +1,24 @@
 """Acting with a trained team outside RLlib: ``load_policy(checkpoint)``.
 
-The returned policy applies the same team view as training did (per-agent
-team views for PPO/APPO/IMPALA, the team env's observation for BiCNet) and
-undoes RLlib's action normalisation, so it maps a PettingZoo observation dict
-straight to an action dict. No Ray session is started.
+:class:`TeamPolicy` maps a PettingZoo observation dict straight to an action
+dict. It builds the same module inputs as training did, runs the trained
+modules and turns their outputs into env actions the way RLlib's env runners
+do: a module that returns ``ACTIONS`` (algo BiCNet's deterministic actor)
+is taken at its word, otherwise the module's action distribution is
+sampled (``explore``) or made deterministic; then RLlib's action
+normalisation is undone. Two input layouts:
+
+- the team layout (PPO, BiCNet; env ``<name>-team``): one row per group of
+  agents, the joint action split per agent;
+- per-agent rows (APPO, IMPALA): one team view per agent, one action each.
+
+No Ray session is started.
 """
 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +29,11 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
 
-from rllib_shared.envs.registry import base_env_name, make_pettingzoo_env
+from rllib_shared.envs.registry import TEAM_SUFFIX, make_rllib_env, make_team_env
 from rllib_shared.errors import ConfigError
-from rllib_shared.modules.bicnet_ddpg import BiCNetDDPGTorchRLModule
-from rllib_shared.policy_mapping import SHARED_POLICY_ID
-from rllib_shared.team_view import TeamLayout
+from rllib_shared.team.layout import TeamLayout
 
 MODULE_SUBDIR = Path("learner_group", "learner", "rl_module")
-SINGLE_AGENT_MODULE_ID = "default_policy"  # algo BiCNet: one RLlib agent, the team
 
 
 def find_checkpoint(path: str | Path | Any) -> Path:
@@ -54,6 +60,8 @@ def to_env_action(action: np.ndarray, space: gym.Space, *, normalize: bool, clip
     """A module's action as the env takes it, undoing RLlib's normalisation."""
     if isinstance(space, gym.spaces.Discrete):
         return int(action)
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return np.asarray(action, np.int64)
     if normalize:
         action = unsquash_action(action, space)
     if clip or normalize:
@@ -61,114 +69,124 @@ def to_env_action(action: np.ndarray, space: gym.Space, *, normalize: bool, clip
     return np.asarray(action, dtype=space.dtype)
 
 
-class SharedPolicy:
+@torch.no_grad()
+def module_actions(module: RLModule, obs: np.ndarray, *, explore: bool) -> np.ndarray:
+    """A module's actions for a batch of inputs, as RLlib's env runners get them."""
+    batch = {Columns.OBS: torch.from_numpy(obs)}
+    out = module.forward_exploration(batch) if explore else module.forward_inference(batch)
+    if Columns.ACTIONS in out:
+        return out[Columns.ACTIONS].numpy()
+    dist_cls = module.get_exploration_action_dist_cls() if explore else module.get_inference_action_dist_cls()
+    dist = dist_cls.from_logits(out[Columns.ACTION_DIST_INPUTS])
+    return (dist if explore else dist.to_deterministic()).sample().numpy()
+
+
+class TeamPolicy:
     """Callable ``{agent: obs} -> {agent: action}`` for the whole team.
 
     Args:
-        module: The trained shared RLModule.
-        observation_spaces: The env's observation space per agent.
-        action_space: The agents' (common) action space.
-        normalize_actions: Whether RLlib trained with normalised Box actions.
-        clip_actions: Whether RLlib clipped Box actions to the space.
+        modules: The trained modules by policy ID.
+        env: The env as trained on: a team env (:class:`~rllib_shared.team.env.TeamEnv`,
+            one row per group) or a per-agent env (one team view per agent).
+        policy_for: Maps an RLlib agent ID (group or agent) to its policy ID.
+        normalize_actions, clip_actions: RLlib's settings of the run.
     """
 
     def __init__(
         self,
-        module: RLModule,
-        observation_spaces: Mapping[Any, gym.Space],
-        action_space: gym.Space,
+        modules: Mapping[str, RLModule],
+        env: Any,
+        policy_for: Callable[[Any], str],
         *,
         normalize_actions: bool = True,
         clip_actions: bool = False,
     ):
-        self.module = module.eval()
-        self.layout = TeamLayout.from_spaces(observation_spaces)
-        self.action_space = action_space
+        self.modules = {pid: module.eval() for pid, module in modules.items()}
+        self.groups = getattr(env, "groups", None)
+        self.action_spaces = dict(env.action_spaces)
+        if self.groups is None:  # per-agent rows
+            self.layout = TeamLayout.from_spaces(env.observation_spaces)
+            rllib_agents = list(self.layout.agents)
+        else:
+            rllib_agents = list(self.groups)
+        self.policy_of = {agent: policy_for(agent) for agent in rllib_agents}
+        missing = sorted({p for p in self.policy_of.values() if p not in self.modules})
+        if missing:
+            raise ConfigError(f"the checkpoint has no module for policies {missing}")
         self.normalize_actions = normalize_actions
         self.clip_actions = clip_actions
-        self.dist_cls = module.get_inference_action_dist_cls()
 
-    @torch.no_grad()
-    def __call__(self, observations: Mapping[Any, Any], *, explore: bool = False) -> dict:
-        views = self.layout.encode(observations)
-        if not views:
-            return {}
-        agents = list(views)
-        batch = {Columns.OBS: torch.from_numpy(np.stack([views[a] for a in agents]))}
-        out = self.module.forward_exploration(batch) if explore else self.module.forward_inference(batch)
-        dist = self.dist_cls.from_logits(out[Columns.ACTION_DIST_INPUTS])
-        actions = (dist if explore else dist.to_deterministic()).sample().numpy()
-        return {agent: self._to_env(action) for agent, action in zip(agents, actions, strict=True)}
-
-    def _to_env(self, action: np.ndarray):
-        return to_env_action(
-            action, self.action_space, normalize=self.normalize_actions, clip=self.clip_actions
-        )
-
-
-class TeamPolicy:
-    """Callable ``{agent: obs} -> {agent: action}`` for a BiCNet-algorithm module.
-
-    The module sees the whole team as one row (the team env's observation) and
-    returns the joint action, which is split per agent and mapped onto each
-    agent's action bounds (algo BiCNet always trains with normalised actions).
-    """
-
-    def __init__(
-        self,
-        module: BiCNetDDPGTorchRLModule,
-        observation_spaces: Mapping[Any, gym.Space],
-        action_space: gym.Space,
-    ):
-        self.module = module.eval()
-        self.layout = TeamLayout.from_spaces(observation_spaces)
-        self.action_space = action_space
-
-    @torch.no_grad()
-    def __call__(self, observations: Mapping[Any, Any], *, explore: bool = False) -> dict:
-        if not observations:
-            return {}
-        team = torch.from_numpy(self.layout.encode_team(observations))[None]
-        forward = self.module.forward_exploration if explore else self.module.forward_inference
-        joint = forward({Columns.OBS: team})[Columns.ACTIONS][0].numpy()
-        actions = joint.reshape(self.layout.n_agents, -1)
+    def _inputs(self, observations: Mapping[Any, Any]) -> dict[Any, np.ndarray]:
+        """``{RLlib agent: module input}`` for the agents present."""
+        if self.groups is None:
+            return self.layout.encode(observations)
         return {
-            agent: to_env_action(actions[k], self.action_space, normalize=True, clip=True)
-            for k, agent in enumerate(self.layout.agents)
-            if agent in observations
+            g: group.layout.encode_team({a: observations[a] for a in group.agents if a in observations})
+            for g, group in self.groups.items()
+            if any(a in observations for a in group.agents)
         }
 
+    def __call__(self, observations: Mapping[Any, Any], *, explore: bool = False) -> dict:
+        actions = {}
+        for rllib_agent, obs in self._inputs(observations).items():
+            module = self.modules[self.policy_of[rllib_agent]]
+            action = module_actions(module, obs[None], explore=explore)[0]
+            action = to_env_action(
+                action, self.action_spaces[rllib_agent],
+                normalize=self.normalize_actions, clip=self.clip_actions,
+            )
+            if self.groups is None:
+                actions[rllib_agent] = action
+                continue
+            group = self.groups[rllib_agent]
+            for agent, agent_action in zip(group.agents, group.actions.split(action), strict=True):
+                if agent in observations:
+                    actions[agent] = agent_action
+        return actions
 
-def load_policy(
-    checkpoint: str | Path | Any, *, module_id: str = SHARED_POLICY_ID
-) -> SharedPolicy | TeamPolicy:
+
+def _restore_module(module_dir: Path) -> RLModule:
+    try:
+        return RLModule.from_checkpoint(module_dir)
+    except (ModuleNotFoundError, AttributeError) as e:
+        raise ConfigError(
+            f"cannot restore the module in {str(module_dir)!r}: it was saved by an older "
+            f"rllib_shared whose classes no longer exist ({e}). Train it again with this "
+            "version (PPO now trains on the team layout)"
+        ) from None
+
+
+def load_policy(checkpoint: str | Path | Any) -> TeamPolicy:
     """Loads the team policy of a Tune/RLlib checkpoint, without Ray.
 
     ``checkpoint`` may be an algorithm checkpoint dir, a Tune ``Checkpoint`` or
     a trial/experiment dir (its newest checkpoint is used). The env named in
     the checkpoint's config must be one of :data:`rllib_shared.ENV_NAMES` (or
-    its team version). Checkpoints of algo BiCNet give a :class:`TeamPolicy`.
+    its team version).
     """
     path = find_checkpoint(checkpoint)
     config = read_algorithm_config(path)
-    module_dir = path / MODULE_SUBDIR / module_id
-    if not module_dir.is_dir() and module_id == SHARED_POLICY_ID:
-        module_dir = path / MODULE_SUBDIR / SINGLE_AGENT_MODULE_ID
-    if not module_dir.is_dir():
-        raise ConfigError(f"checkpoint {str(path)!r} has no module {module_id!r}")
-    module = RLModule.from_checkpoint(module_dir)
-    env = make_pettingzoo_env(base_env_name(config["env"]), config.get("env_config"))
-    try:
-        spaces = {a: env.observation_space(a) for a in env.possible_agents}
-        agent_action_space = env.action_space(env.possible_agents[0])
-    finally:
-        env.close()
-    if isinstance(module, BiCNetDDPGTorchRLModule):
-        return TeamPolicy(module, spaces, agent_action_space)
-    return SharedPolicy(
-        module,
-        spaces,
-        module.action_space,
+    module_root = path / MODULE_SUBDIR
+    module_dirs = sorted(p for p in module_root.iterdir() if p.is_dir()) if module_root.is_dir() else []
+    if not module_dirs:
+        raise ConfigError(f"checkpoint {str(path)!r} holds no RLModule")
+    modules = {p.name: _restore_module(p) for p in module_dirs}
+    env_name = config["env"]
+    env_config = config.get("env_config") or {}
+    env = (make_team_env if env_name.endswith(TEAM_SUFFIX) else make_rllib_env)(env_name, env_config)
+    env.close()
+    mapping = config.get("policy_mapping_fn")
+    if len(modules) == 1:
+        only = next(iter(modules))
+        policy_for = lambda agent: only  # noqa: E731
+    elif callable(mapping):
+        policy_for = mapping
+    else:
+        raise ConfigError(f"checkpoint {str(path)!r} has several modules but no policy mapping")
+    return TeamPolicy(
+        modules,
+        env,
+        policy_for,
         normalize_actions=bool(config.get("normalize_actions", True)),
         clip_actions=bool(config.get("clip_actions", False)),
     )

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from ray import tune
-from ray.rllib.core import DEFAULT_AGENT_ID
 
 from rllib_shared.plotting import plot_learning_curve
-from rllib_shared.team_view import natural_sorted
+from rllib_shared.team.metrics import PETTINGZOO_AGENT_RETURNS
+from rllib_shared.team.groups import natural_sorted
 
 ENV_STEPS = "num_env_steps_sampled_lifetime"
 
@@ -20,12 +20,10 @@ def team_return(result: dict[str, Any]) -> float:
 
 
 def agent_returns(result: dict[str, Any]) -> dict[str, float]:
-    """Mean episode return per agent. With one RLlib agent for the team (algo
-    BiCNet), RLlib's ``default_agent`` entry is the team return and is left out
-    when the per-agent returns are there."""
-    returns = result.get("env_runners", {}).get("agent_episode_returns_mean", {}) or {}
-    if len(returns) > 1:
-        returns = {a: r for a, r in returns.items() if a != DEFAULT_AGENT_ID}
+    """Mean episode return per PettingZoo agent: on the team layout from the
+    infos (RLlib's own per-agent entry is then one per group), otherwise RLlib's."""
+    env_runners = result.get("env_runners", {})
+    returns = env_runners.get(PETTINGZOO_AGENT_RETURNS) or env_runners.get("agent_episode_returns_mean") or {}
     return {str(a): float(r) for a, r in returns.items()}
 
 

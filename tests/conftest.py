@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+# Ray's workers inherit the environment: let them import the test envs (dying_env, ...).
+TESTS = str(Path(__file__).resolve().parent)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (TESTS, os.environ.get("PYTHONPATH")) if p)
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
 TINY_MODEL = {"encoder_hidden": [16], "comm_hidden": 8, "head_hidden": [16]}

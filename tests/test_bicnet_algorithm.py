@@ -1,4 +1,4 @@
-"""The BiCNet algorithm: team env, losses, vectorised DPG, targets, Tune, checkpoints."""
+"""The BiCNet algorithm: losses, vectorised DPG, targets, Tune, checkpoints, groups."""
 
 from __future__ import annotations
 
@@ -9,16 +9,15 @@ import numpy as np
 import pytest
 import torch
 from conftest import TINY_MODEL
-from dying_env import DyingEnv
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 import rllib_shared
 from rllib_shared.algorithms.bicnet import BiCNet, BiCNetAlgorithmConfig
-from rllib_shared.algorithms.bicnet_learner import bicnet_losses
-from rllib_shared.envs.team_env import AGENT_REWARDS, AGENT_TERMINATEDS, TeamEnv
-from rllib_shared.modules.bicnet_ddpg import Q_POLICY, BiCNetDDPGTorchRLModule
-from rllib_shared.team_view import ALIVE
+from rllib_shared.algorithms.bicnet.learner import bicnet_losses
+from rllib_shared.algorithms.bicnet.module import Q_POLICY, BiCNetDDPGTorchRLModule
+from rllib_shared.team.layout import ALIVE
+from rllib_shared.team.metrics import PETTINGZOO_AGENT_RETURNS
 
 GUESS = {"n_agents": 3, "continuous": True, "max_cycles": 5}
 TINY_BICNET = {
@@ -35,37 +34,19 @@ TINY_BICNET = {
 }
 
 
-# -- the team env ---------------------------------------------------------------------
-
-
-def test_team_env_keeps_dead_agents_out_and_reports_per_agent_vectors():
-    env = TeamEnv(DyingEnv())
-    assert env.observation_space.shape == (3, 4)
-    assert env.action_space.shape == (3,)
-    np.testing.assert_array_equal(env.action_space.low, [-2, -2, -2])
-    obs, info = env.reset(seed=0)
-    assert obs[:, ALIVE].tolist() == [1, 1, 1]
-    obs, reward, terminated, truncated, info = env.step(np.array([1.0, -1.5, 0.5], np.float32))
-    np.testing.assert_allclose(info[AGENT_REWARDS], [1.0, -1.5, 0.5])
-    assert reward == pytest.approx(0.0)
-    assert info[AGENT_TERMINATEDS].tolist() == [False, True, False]
-    # The final observation of agent_1 is still given; from the next step on it is dead.
-    obs, reward, *_ , info = env.step(np.array([1.0, 2.0, 1.0], np.float32))  # DyingEnv asserts
-    assert obs[:, ALIVE].tolist() == [1, 0, 1]
-    assert info[AGENT_REWARDS].tolist() == [1.0, 0.0, 1.0]
-    obs, reward, terminated, truncated, info = env.step(np.zeros(3, np.float32))
-    assert (terminated, truncated) == (False, True)
+# -- config ----------------------------------------------------------------------------
 
 
 def test_algorithm_config_maps_names_to_team_envs_and_refuses_others():
     config = BiCNetAlgorithmConfig().update_from_dict({"env": "guessing_sum_v0"})
     config.validate()
     assert config.env == "guessing_sum_v0-team"
+    assert set(config.policies) == {"shared"}  # a plain dict gets the team's one policy
     with pytest.raises(rllib_shared.ConfigError, match="got env 'Pendulum-v1', valid names: simple_spread_v3"):
         BiCNetAlgorithmConfig().update_from_dict({"env": "Pendulum-v1"}).validate()
 
 
-def test_team_env_refuses_discrete_actions():
+def test_discrete_actions_are_refused():
     with pytest.raises(rllib_shared.ConfigError, match="continuous actions"):
         rllib_shared.build_config({"algo": "BiCNet", "env": "simple_spread_v3"})
 
@@ -173,7 +154,7 @@ def test_target_update_moves_targets_by_exactly_tau_and_noise_anneals(ray_sessio
     algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
     try:
         learner = algo.learner_group._learner
-        module = learner.module["default_policy"].unwrapped()
+        module = learner.module["shared"].unwrapped()
         with torch.no_grad():
             for p in module._target_critic.parameters():
                 p.fill_(1.0)
@@ -197,13 +178,13 @@ def test_tune_run_bicnet_trains(ray_session, tmp_path, num_env_runners):
         verbose=0, checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=True),
     )
     result = analysis.trials[0].last_result
-    learner = result["learners"]["default_policy"]
+    learner = result["learners"]["shared"]
     assert result["num_env_steps_sampled_lifetime"] >= 120
     assert np.isfinite(learner["critic_loss"]) and np.isfinite(learner["actor_loss"])
     assert learner["num_module_steps_trained"] > 0
     episode_return = result["env_runners"]["episode_return_mean"]
     # Per-agent returns from the infos add up to RLlib's team return.
-    agents = result["env_runners"]["agent_episode_returns_mean"]
+    agents = result["env_runners"][PETTINGZOO_AGENT_RETURNS]
     assert {"agent_0", "agent_1", "agent_2"} <= set(agents)
     assert sum(agents[f"agent_{k}"] for k in range(3)) == pytest.approx(episode_return, rel=1e-4)
 
@@ -235,10 +216,10 @@ def bicnet_checkpoint(ray_session, tmp_path_factory):
             result = algo.train()
         path = tmp_path_factory.mktemp("bicnet") / "checkpoint"
         algo.save_to_path(str(path))
-        actor = {k: v.clone() for k, v in algo.get_module().actor.state_dict().items()}
+        actor = {k: v.clone() for k, v in algo.get_module("shared").actor.state_dict().items()}
         # The annealed noise std reaches the env runner with the weights.
-        learner_sigma = float(algo.learner_group._learner.module["default_policy"].exploration_sigma)
-        assert float(algo.env_runner.module.exploration_sigma) == learner_sigma < 0.3
+        learner_sigma = float(algo.learner_group._learner.module["shared"].exploration_sigma)
+        assert float(algo.env_runner.module["shared"].exploration_sigma) == learner_sigma < 0.3
     finally:
         algo.stop()
     return path, result, actor
@@ -248,7 +229,7 @@ def test_restored_checkpoint_continues_training(bicnet_checkpoint):
     path, before, actor = bicnet_checkpoint
     algo = BiCNet.from_checkpoint(str(path))
     try:
-        for key, value in algo.get_module().actor.state_dict().items():
+        for key, value in algo.get_module("shared").actor.state_dict().items():
             torch.testing.assert_close(value, actor[key])
         after = algo.train()
     finally:
@@ -269,11 +250,12 @@ def test_load_policy_acts_like_the_trained_module(bicnet_checkpoint):
     actions = policy(obs)
     assert sorted(actions) == sorted(obs)
     # Greedy actions are the module's tanh outputs mapped onto the env's bounds.
-    team = torch.from_numpy(policy.layout.encode_team(obs))[None]
-    raw = policy.module.forward_inference({Columns.OBS: team})[Columns.ACTIONS][0].detach().numpy()
+    layout = policy.groups["team"].layout
+    team = torch.from_numpy(layout.encode_team(obs))[None]
+    raw = policy.modules["shared"].forward_inference({Columns.OBS: team})[Columns.ACTIONS][0].detach().numpy()
     space = env.action_space("agent_0")
     expected = space.low + (raw.reshape(3, -1) + 1.0) * (space.high - space.low) / 2.0
-    for k, agent in enumerate(policy.layout.agents):
+    for k, agent in enumerate(layout.agents):
         np.testing.assert_allclose(actions[agent], expected[k], rtol=1e-5)
         assert space.contains(actions[agent])
     result = evaluate(policy, "guessing_sum_v0-team", GUESS, episodes=2)

@@ -15,29 +15,33 @@ from rllib_shared import (
     map_to_shared_policy,
 )
 from rllib_shared.envs import base_env_name
-from rllib_shared.modules import BiCNetAPPOTorchRLModule, BiCNetPPOTorchRLModule
+from rllib_shared.algorithms.ppo import TeamPPOTorchLearner, TeamPPOTorchRLModule
+from rllib_shared.algorithms.rows import BiCNetAPPOTorchRLModule, BiCNetPPOTorchRLModule
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
 BASE = {"env": "guessing_sum_v0"}
 BICNET = {"algo": "BiCNet", "env": "guessing_sum_v0"}
 
 
-def test_fills_in_one_policy_module_and_connector():
+def test_ppo_fills_in_the_team_env_one_policy_module_and_learner():
     config = build_config({**BASE, "model": {"comm": "bigru"}, "lr": 1e-3, "lambda": 0.9})
+    assert config["env"] == "guessing_sum_v0-team"
     assert config["policies"] == {"shared"}
-    assert {map_to_shared_policy(f"agent_{i}") for i in range(20)} == {"shared"}
+    assert config["policy_mapping_fn"] is map_to_shared_policy
+    assert config["_learner_class"] is TeamPPOTorchLearner
     spec = config["rl_module_spec"].rl_module_specs["shared"]
-    assert spec.module_class is BiCNetPPOTorchRLModule
+    assert spec.module_class is TeamPPOTorchRLModule
     assert spec.model_config["comm"] == "bigru"
     assert config["lr"] == 1e-3 and config["lambda"] == 0.9
     assert "algo" not in config and "model" not in config
 
 
-@pytest.mark.parametrize("algo, module", [("PPO", BiCNetPPOTorchRLModule), ("IMPALA", BiCNetPPOTorchRLModule),
-                                          ("APPO", BiCNetAPPOTorchRLModule)])
-def test_module_follows_algo(algo, module):
+@pytest.mark.parametrize("algo, module", [("IMPALA", BiCNetPPOTorchRLModule), ("APPO", BiCNetAPPOTorchRLModule)])
+def test_appo_and_impala_train_on_per_agent_rows(algo, module):
     config = build_config({**BASE, "algo": algo})
+    assert config["env"] == "guessing_sum_v0"
     assert config["rl_module_spec"].rl_module_specs["shared"].module_class is module
+    assert "_env_to_module_connector" in config
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
@@ -49,14 +53,17 @@ def test_every_yaml_in_configs_builds(path):
 ERRORS = [
     ({**BASE, "lrr": 0.1}, "unknown key 'lrr' in the PPO config; did you mean 'lr'"),
     ({**BASE, "train_batch_size_per_lerner": 10}, "did you mean 'train_batch_size_per_learner'"),
-    ({**BASE, "algo": "DQN"}, "unknown algo 'DQN'.*valid values: PPO, IMPALA, APPO"),
+    ({**BASE, "algo": "DQN"}, "unknown algo 'DQN'.*valid values: PPO, APPO, IMPALA, BiCNet"),
     ({"lr": 0.1}, "needs 'env'"),
     ({"env": "simple_spred"}, "unknown env name 'simple_spred'.*valid values: " + ", ".join(ENV_NAMES)),
     ({"env": "CartPole-v1"}, "valid values: " + ", ".join(ENV_NAMES)),
     ({**BASE, "env_to_module_connector": None}, "silently ignores 'env_to_module_connector'"),
     ({**BASE, "model_config": {}}, "'model_config' is a read-only property.*under 'model'"),
     ({**BASE, "custom_model": "x"}, "old API stack"),
-    ({**BASE, "policies": {"a"}}, "'policies' is set by build_config"),
+    ({**BASE, "policies": {"a"}}, "'policies' is set by build_config.*'groups' and 'group_policies'"),
+    ({**BASE, "groups": ["agent_*"]}, "'groups' must be 'prefix' or a non-empty dict"),
+    ({**BASE, "algo": "APPO", "groups": "prefix", "env": "pettingzoo",
+      "env_config": {"pettingzoo_env": "mpe2.simple_adversary_v3"}}, "algo APPO .* has no agent groups"),
     ({**BASE, "_model_config": {}}, "set the BiCNet options under 'model'"),
     ({**BASE, "lr": "3e-4"}, "'lr' must be a number.*write 3.0e-4"),
     ({**BASE, "model": {"hidden": 3}}, "unknown key 'hidden' in the model config"),
@@ -66,9 +73,9 @@ ERRORS = [
     ({**BASE, "checkpoint": {"frequency": -1}}, "checkpoint.frequency must be an int >= 0"),
     ({**BASE, "checkpoint": {"num_to_keep": 0}}, "checkpoint.num_to_keep must be an int >= 1"),
     ({"env": "pettingzoo", "env_config": {"pettingzoo_env": "mpe2.simple_world_comm_v3"}},
-     "different action spaces"),
+     "group 'team' mixes action spaces"),
     ({"env": "pettingzoo", "env_config": {"pettingzoo_env": "multidiscrete_env"}},
-     "cannot handle action space MultiDiscrete"),
+     "has action space MultiDiscrete.*cannot handle"),
     # algo BiCNet
     ({**BICNET, "env_config": {"continuous": False}}, "algo BiCNet needs continuous actions.*Discrete"),
     ({**BICNET, "lr": 1e-3}, "set actor_lr and critic_lr, not lr"),
@@ -92,7 +99,7 @@ def test_bicnet_config_names_the_team_env_and_model():
     config = build_config({**BICNET, "model": {"comm": "bigru"}, "tau": 0.05})
     assert config["env"] == "guessing_sum_v0-team"
     assert config["_model_config"]["comm"] == "bigru" and config["tau"] == 0.05
-    assert "policies" not in config and "rl_module_spec" not in config
+    assert config["policies"] == {"shared"} and "rl_module_spec" not in config
 
 
 def test_experiment_settings():

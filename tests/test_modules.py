@@ -1,4 +1,4 @@
-"""The BiCNet RLModules, built directly (no Ray session, no env runner)."""
+"""The per-agent-row BiCNet RLModules of APPO and IMPALA, built directly (no Ray)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from rllib_shared.errors import ConfigError
-from rllib_shared.modules import BiCNetAPPOTorchRLModule, BiCNetPPOTorchRLModule
-from rllib_shared.team_view import TeamLayout
+from rllib_shared.algorithms.rows import BiCNetAPPOTorchRLModule, BiCNetPPOTorchRLModule
+from rllib_shared.team.layout import TeamLayout
 
 N, F = 3, 4
 LAYOUT = TeamLayout.from_spaces({f"agent_{i}": gym.spaces.Box(-1, 1, (F,)) for i in range(N)})
@@ -63,7 +63,7 @@ def test_values_from_embeddings_equal_values_from_scratch(share):
 def test_shared_trunk_runs_once_per_training_step():
     module = build(ACTION_SPACES["discrete"], share_actor_critic=True)
     calls = []
-    module.net.trunk.register_forward_hook(lambda *args: calls.append(1))
+    module.net.pi_trunk.register_forward_hook(lambda *args: calls.append(1))
     batch = team_batch()
     out = module.forward_train(batch)
     module.compute_values(batch, embeddings=out[Columns.EMBEDDINGS])  # as PPO's learner does
@@ -93,10 +93,12 @@ def test_no_communication_ablation_sees_only_itself():
     assert per_teammate.sum() == per_teammate[self_slot]
 
 
-@pytest.mark.parametrize("share, dropped", [(False, "critic"), (True, "net.vf")])
-def test_inference_only_module_drops_value_parts(share, dropped):
+@pytest.mark.parametrize("share", [False, True])
+def test_inference_only_module_drops_value_parts(share):
     module = build(ACTION_SPACES["discrete"], inference_only=True, share_actor_critic=share)
-    assert not any(k.startswith(dropped + ".") for k in module.state_dict())
+    assert not any(k.startswith(("net.vf_trunk.", "net.vf_head.")) for k in module.state_dict())
+    full = build(ACTION_SPACES["discrete"], share_actor_critic=share)
+    assert set(module.state_dict()) == set(full.get_state(inference_only=True))
     assert module.forward_inference(team_batch())[Columns.ACTION_DIST_INPUTS].shape == (6, 5)
 
 
@@ -119,7 +121,7 @@ def test_unsupported_action_space_is_refused_clearly(space):
 
 
 def test_missing_team_view_is_explained():
-    with pytest.raises(ConfigError, match="team_view_connector"):
+    with pytest.raises(ConfigError, match="not a team array.*team_view_connector"):
         RLModuleSpec(module_class=BiCNetPPOTorchRLModule, observation_space=gym.spaces.Box(-1, 1, (4,)),
                      action_space=gym.spaces.Discrete(2), model_config={}).build()
 

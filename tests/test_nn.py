@@ -28,8 +28,11 @@ def test_shapes(comm, batch, n_agents):
     x = torch.randn(*batch, n_agents, F)
     alive = alive_like(x)
     assert make_net(comm)(x, alive).shape == (*batch, n_agents, A)
-    pi, vf = BiCNetActorCritic(in_features=F, action_features=A, comm=comm)(x, alive)
-    assert pi.shape == (*batch, n_agents, A) and vf.shape == (*batch, n_agents)
+    for share in (False, True):
+        net = BiCNetActorCritic(in_features=F, action_features=A, comm=comm, share_trunk=share)
+        pi, features = net.forward_train(x, alive)
+        assert pi.shape == (*batch, n_agents, A) and net.value(features).shape == (*batch, n_agents)
+        assert net(x, alive).shape == pi.shape
 
 
 @pytest.mark.parametrize("comm", COMM_KINDS)
@@ -49,9 +52,9 @@ def test_every_parameter_gets_a_gradient(comm, shared_trunk):
     x = torch.randn(8, 3, F)
     alive = alive_like(x)
     if shared_trunk:
-        net = BiCNetActorCritic(in_features=F, action_features=A, comm=comm)
-        pi, vf = net(x, alive)
-        loss = pi.pow(2).sum() + vf.pow(2).sum()
+        net = BiCNetActorCritic(in_features=F, action_features=A, comm=comm, share_trunk=True)
+        pi, features = net.forward_train(x, alive)
+        loss = pi.pow(2).sum() + net.value(features).pow(2).sum()
     else:
         net = make_net(comm)
         loss = net(x, alive).pow(2).sum()

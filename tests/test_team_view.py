@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from rllib_shared.errors import ConfigError
-from rllib_shared.team_view import TeamLayout, natural_sorted, select_self, split_team_view
+from rllib_shared.team.groups import natural_sorted
+from rllib_shared.team.layout import TeamLayout, select_self, split_team_view
 
 
 def test_agent_axis_follows_natural_order_not_dict_order():

@@ -11,13 +11,11 @@ from rllib_shared.envs.registry import (
     register_envs,
     team_env_name,
 )
-from rllib_shared.envs.team_env import TeamEnv
 
 __all__ = [
     "ENV_NAMES",
     "GuessingSumEnv",
     "PettingZooEnv",
-    "TeamEnv",
     "base_env_name",
     "make_pettingzoo_env",
     "make_rllib_env",

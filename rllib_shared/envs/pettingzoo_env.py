@@ -18,7 +18,7 @@ from pettingzoo.utils.conversions import aec_to_parallel
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from rllib_shared.errors import ConfigError
-from rllib_shared.team_view import natural_sorted
+from rllib_shared.team.groups import natural_sorted
 
 
 def as_parallel(env: Any) -> ParallelEnv:

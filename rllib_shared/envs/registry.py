@@ -1,10 +1,11 @@
 """Env names usable as ``config["env"]``, registered with Ray Tune on import.
 
 Every name maps to a function ``env_config -> PettingZoo ParallelEnv``; RLlib
-gets it wrapped in :class:`~rllib_shared.envs.pettingzoo_env.PettingZooEnv`.
-Each name also has a team version, ``<name>-team``: the same env as one
-gymnasium agent (:class:`~rllib_shared.envs.team_env.TeamEnv`), which the
-BiCNet algorithm trains on.
+gets it wrapped in :class:`~rllib_shared.envs.pettingzoo_env.PettingZooEnv`
+(one RLlib agent per PettingZoo agent). Each name also has a team version,
+``<name>-team``: the team layout (:class:`~rllib_shared.team.env.TeamEnv`),
+whose RLlib agents are groups of agents; its ``env_config`` may hold
+``groups`` (see :mod:`rllib_shared.team.groups`).
 Registration is idempotent and runs whenever ``rllib_shared`` is imported, so
 restored checkpoints and remote workers find the names again.
 """
@@ -21,8 +22,8 @@ from pettingzoo import ParallelEnv
 
 from rllib_shared.envs.guessing_sum import GuessingSumEnv
 from rllib_shared.envs.pettingzoo_env import PettingZooEnv, as_parallel
-from rllib_shared.envs.team_env import TeamEnv
 from rllib_shared.errors import ConfigError, check_choice, check_keys
+from rllib_shared.team.env import GROUPS_KEY, TeamEnv
 
 GENERIC_KEY = "pettingzoo_env"
 
@@ -132,8 +133,14 @@ def make_rllib_env(name: str, env_config: Mapping | None = None) -> PettingZooEn
 
 
 def make_team_env(name: str, env_config: Mapping | None = None) -> TeamEnv:
-    """The team env (one gymnasium agent for the whole team) of ``name``."""
-    return TeamEnv(make_pettingzoo_env(base_env_name(name), env_config))
+    """The team layout of ``name``: RLlib agents are the groups of ``env_config["groups"]``.
+
+    >>> make_team_env("simple_spread_v3-team", {"N": 2}).possible_agents
+    ['team']
+    """
+    env_config = dict(env_config or {})
+    groups = env_config.pop(GROUPS_KEY, None)
+    return TeamEnv(make_pettingzoo_env(base_env_name(name), env_config), groups)
 
 
 def register_envs() -> None:

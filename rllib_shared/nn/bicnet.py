@@ -128,20 +128,31 @@ class BiCNet(nn.Module):
 
 
 class BiCNetActorCritic(nn.Module):
-    """One trunk, two heads: policy and value from a single forward pass.
+    """Policy and value per agent, from one shared BiCNet trunk or two.
+
+    With ``share_trunk`` one trunk feeds both heads, and the training pass
+    computes it once: :meth:`forward_train` returns the trunk output as the
+    value features, and :meth:`value` needs only the value head. Without it
+    the value has a trunk of its own (no gradient from the value loss reaches
+    the policy).
 
     Example:
-        >>> net = BiCNetActorCritic(in_features=5, action_features=3)
-        >>> feats = net.trunk(torch.zeros(2, 3, 5), torch.ones(2, 3, dtype=torch.bool))
-        >>> net.pi(feats).shape, net.vf(feats).shape
-        (torch.Size([2, 3, 3]), torch.Size([2, 3, 1]))
+        >>> net = BiCNetActorCritic(in_features=5, action_features=3, share_trunk=True)
+        >>> x, alive = torch.zeros(2, 4, 5), torch.ones(2, 4, dtype=torch.bool)
+        >>> logits, feats = net.forward_train(x, alive)
+        >>> logits.shape, net.value(feats).shape
+        (torch.Size([2, 4, 3]), torch.Size([2, 4]))
     """
+
+    VALUE_PARTS = ("vf_trunk", "vf_head")
+    """Attributes only training needs (an inference-only copy drops them)."""
 
     def __init__(
         self,
         *,
         in_features: int,
         action_features: int,
+        share_trunk: bool = False,
         encoder_hidden: Sequence[int] = (64,),
         comm_hidden: int = 64,
         head_hidden: Sequence[int] = (64,),
@@ -150,7 +161,7 @@ class BiCNetActorCritic(nn.Module):
         skip_input: bool = True,
     ):
         super().__init__()
-        self.trunk = BiCNetTrunk(
+        trunk_kwargs = dict(
             in_features=in_features,
             encoder_hidden=encoder_hidden,
             comm_hidden=comm_hidden,
@@ -158,12 +169,43 @@ class BiCNetActorCritic(nn.Module):
             activation=activation,
             skip_input=skip_input,
         )
-        width = self.trunk.out_features
-        self.pi = mlp(width, head_hidden, action_features, activation=activation)
-        self.vf = mlp(width, head_hidden, 1, activation=activation)
+        self.share_trunk = share_trunk
+        self.pi_trunk = BiCNetTrunk(**trunk_kwargs)
+        self.vf_trunk = None if share_trunk else BiCNetTrunk(**trunk_kwargs)
+        width = self.pi_trunk.out_features
+        self.pi_head = mlp(width, head_hidden, action_features, activation=activation)
+        self.vf_head = mlp(width, head_hidden, 1, activation=activation)
+        # Near-uniform initial policy, as RLlib's default PPO heads.
+        with torch.no_grad():
+            self.pi_head[-1].weight.mul_(0.01)
+            self.pi_head[-1].bias.zero_()
 
-    def forward(self, x: torch.Tensor, alive: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Shapes: x ``(*B, n_agents, F)``, alive ``(*B, n_agents)``
-        -> (``(*B, n_agents, action_features)``, ``(*B, n_agents)``)."""
-        feats = self.trunk(x, alive)
-        return self.pi(feats), self.vf(feats).squeeze(-1)
+    def forward(self, x: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+        """Policy only. Shapes: x ``(*B, n, F)``, alive ``(*B, n)`` -> ``(*B, n, action_features)``."""
+        return self.pi_head(self.pi_trunk(x, alive))
+
+    def forward_train(
+        self, x: torch.Tensor, alive: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Policy and value features in one pass.
+
+        Shapes: x ``(*B, n, F)``, alive ``(*B, n)`` -> (``(*B, n, action_features)``,
+        ``(*B, n, D)``).
+        """
+        trunk = self.pi_trunk(x, alive)
+        features = trunk if self.share_trunk else self.vf_trunk(x, alive)
+        return self.pi_head(trunk), features
+
+    def value_features(self, x: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+        """Shapes: x ``(*B, n, F)``, alive ``(*B, n)`` -> ``(*B, n, D)``."""
+        return (self.pi_trunk if self.share_trunk else self.vf_trunk)(x, alive)
+
+    def value(self, features: torch.Tensor) -> torch.Tensor:
+        """Shapes: value features ``(*B, n, D)`` -> values ``(*B, n)``."""
+        return self.vf_head(features).squeeze(-1)
+
+    def drop_value(self) -> None:
+        """Deletes the value parts, for an inference-only copy."""
+        for name in self.VALUE_PARTS:
+            if getattr(self, name, None) is not None:
+                delattr(self, name)

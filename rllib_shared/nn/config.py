@@ -82,6 +82,10 @@ class BiCNetConfig:
         return BiCNet(in_features=in_features, out_features=out_features, **self._net_kwargs())
 
     def build_actor_critic(self, in_features: int, action_features: int) -> BiCNetActorCritic:
+        """Policy and value nets; one trunk for both with ``share_actor_critic``."""
         return BiCNetActorCritic(
-            in_features=in_features, action_features=action_features, **self._net_kwargs()
+            in_features=in_features,
+            action_features=action_features,
+            share_trunk=self.share_actor_critic,
+            **self._net_kwargs(),
         )

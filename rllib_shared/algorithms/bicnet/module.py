@@ -1,7 +1,7 @@
 """The BiCNet RLModule of the BiCNet algorithm: deterministic actor, per-agent Q.
 
 One input row is the whole team at one step (the team env's observation
-``(n_agents, features + 2)``, see :mod:`rllib_shared.envs.team_env`), so the
+``(n_agents, features + 2)``, see :mod:`rllib_shared.team.env`), so the
 critic sees every agent's action of that step, as BiCNet's critic needs:
 
 - actor ``mu``: BiCNet net ``features -> action_dim`` per agent, then tanh, so
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.utils import make_target_network
@@ -30,9 +31,9 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 from ray.rllib.utils.annotations import override
 
 from rllib_shared.errors import ConfigError
-from rllib_shared.modules.spaces import bicnet_config, team_features
+from rllib_shared.team.model import bicnet_config, team_features
 from rllib_shared.nn import BiCNetConfig
-from rllib_shared.team_view import split_team_view
+from rllib_shared.team.layout import split_team
 
 EXPLORATION_NOISE_KEY = "exploration_noise"
 """model_config key (filled in by the algorithm config): the initial noise std."""
@@ -51,6 +52,18 @@ def check_model(bicnet: BiCNetConfig) -> BiCNetConfig:
     return bicnet
 
 
+def check_action_space(joint: gym.Space, n_agents: int) -> int:
+    """The per-agent action size of a group's joint action; continuous actions only."""
+    if not (isinstance(joint, gym.spaces.Box) and len(joint.shape) == 1 and joint.shape[0] % n_agents == 0):
+        raise ConfigError(
+            f"algo BiCNet needs continuous actions (a 1-D Box per agent), but the team's joint "
+            f"action space is {joint}: its deterministic actor outputs real numbers. Use the "
+            "env's continuous version (simple_spread_v3 and guessing_sum_v0: env_config "
+            "{continuous_actions: true} / {continuous: true}) or algo PPO"
+        )
+    return joint.shape[0] // n_agents
+
+
 class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI):
     """Deterministic BiCNet actor and per-agent joint-action BiCNet critic.
 
@@ -66,13 +79,7 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
         self.bicnet = check_model(bicnet_config(options))
         self.features = team_features(self.observation_space)
         self.n_agents = self.observation_space.shape[0]
-        action_shape = getattr(self.action_space, "shape", None)
-        if action_shape is None or len(action_shape) != 1 or action_shape[0] % self.n_agents:
-            raise ConfigError(
-                f"the BiCNet DDPG module needs a flat Box(n_agents * action_dim) action space "
-                f"(the team env's), got {self.action_space}"
-            )
-        self.action_dim = action_shape[0] // self.n_agents
+        self.action_dim = check_action_space(self.action_space, self.n_agents)
         self.actor = self.bicnet.build_net(self.features, self.action_dim)
         if not self.inference_only:
             self.critic = self.bicnet.build_net(self.features + self.action_dim, 1)
@@ -95,7 +102,7 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
 
     def policy(self, obs: torch.Tensor, *, target: bool = False) -> torch.Tensor:
         """Deterministic actions: obs ``(B, n, features + 2)`` -> ``(B, n, A)`` in [-1, 1]."""
-        features, alive, _ = split_team_view(obs)
+        features, alive = split_team(obs)
         actor = self._target_actor if target else self.actor
         return torch.tanh(actor(features, alive))
 
@@ -106,7 +113,7 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
 
         Dead agents' actions are zeroed; the communication layer skips them.
         """
-        features, alive, _ = split_team_view(obs)
+        features, alive = split_team(obs)
         actions = actions * alive.unsqueeze(-1).to(actions.dtype)
         critic = self._target_critic if target else self.critic
         return critic(torch.cat([features, actions], dim=-1), alive).squeeze(-1)

@@ -16,7 +16,7 @@ from ray.rllib.connectors.env_to_module.observation_preprocessor import (
 from ray.rllib.utils.annotations import override
 
 from rllib_shared.errors import ConfigError
-from rllib_shared.team_view import TeamLayout
+from rllib_shared.team.layout import TeamLayout
 
 
 class TeamViewConnector(MultiAgentObservationPreprocessor):

@@ -7,12 +7,13 @@ vectorised deterministic policy gradient, target networks, replay. RLlib
 - the training loop of RLlib's DQN (sample -> replay buffer -> learner update
   -> weight sync, with ``training_intensity`` and
   ``num_steps_sampled_before_learning_starts``);
-- RLlib's ``EpisodeReplayBuffer`` (or ``PrioritizedEpisodeReplayBuffer``);
+- RLlib's multi-agent episode replay buffers (:mod:`.replay`);
 - RLlib's target-network helpers and Polyak averaging (``tau``);
-- ``SingleAgentEnvRunner``: one RLlib agent is the whole team (see
-  :mod:`rllib_shared.envs.team_env` for why), so ``env`` is a ``<name>-team``
-  env; a plain registered name such as ``guessing_sum_v0`` is mapped to its
-  team env for you.
+- the team layout (:mod:`rllib_shared.team`): one RLlib agent is a whole
+  group of agents, so a replayed transition holds every agent's observation
+  and action of the same step, as the joint-action critic needs. ``env`` is
+  a ``<name>-team`` env; a plain registered name such as ``guessing_sum_v0``
+  is mapped to its team env, and the policies to its groups, for you.
 
 Use it by name once ``rllib_shared`` is imported::
 
@@ -31,8 +32,11 @@ from ray.rllib.connectors.common.add_observations_from_episodes_to_batch import 
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.utils.annotations import override
 
-from rllib_shared.algorithms.team_metrics import log_team_agent_returns
-from rllib_shared.connectors.team_rewards import AddTeamRewardsFromInfos
+from rllib_shared.algorithms.bicnet.module import (
+    EXPLORATION_NOISE_KEY,
+    BiCNetDDPGTorchRLModule,
+)
+from rllib_shared.algorithms.bicnet.replay import REPLAY_BUFFERS
 from rllib_shared.envs.registry import (
     ENV_NAMES,
     TEAM_SUFFIX,
@@ -40,13 +44,12 @@ from rllib_shared.envs.registry import (
     team_env_name,
 )
 from rllib_shared.errors import ConfigError
-from rllib_shared.modules.bicnet_ddpg import (
-    EXPLORATION_NOISE_KEY,
-    BiCNetDDPGTorchRLModule,
-)
+from rllib_shared.policy_mapping import DEFAULT_POLICY_IDS
+from rllib_shared.team.connectors import AddTeamRewardsFromInfos
+from rllib_shared.team.metrics import log_pettingzoo_agent_returns
+from rllib_shared.team.spec import team_spec
 
 ALGO_NAME = "BiCNet"
-REPLAY_BUFFER_TYPES = ("EpisodeReplayBuffer", "PrioritizedEpisodeReplayBuffer")
 
 
 class BiCNetAlgorithmConfig(AlgorithmConfig):
@@ -87,7 +90,7 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         self.min_sample_timesteps_per_iteration = 1_000
         self.min_time_s_per_iteration = None
         # Per-agent returns in the results, as for the multi-agent algorithms.
-        self.callbacks_on_episode_end = log_team_agent_returns
+        self.callbacks_on_episode_end = log_pettingzoo_agent_returns
 
     @override(AlgorithmConfig)
     def training(
@@ -136,7 +139,7 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
 
     @override(AlgorithmConfig)
     def validate(self) -> None:
-        # A registered PettingZoo name means its team env (one agent = the team).
+        # A registered PettingZoo name means its team env (one RLlib agent per group).
         if isinstance(self.env, str):
             if base_env_name(self.env) not in ENV_NAMES:
                 raise ConfigError(
@@ -145,6 +148,18 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
                     f"as <name>{TEAM_SUFFIX})"
                 )
             self.env = team_env_name(self.env)
+            if set(self.policies) <= DEFAULT_POLICY_IDS:
+                # A plain dict without policies: the team env's groups decide them.
+                spec = team_spec(self.env, self.env_config)
+                self.multi_agent(policies=spec.policies, policy_mapping_fn=spec.policy_mapping_fn)
+        buffer_type = self.replay_buffer_config.get("type")
+        if buffer_type in REPLAY_BUFFERS:
+            self.replay_buffer_config = {**self.replay_buffer_config, "type": REPLAY_BUFFERS[buffer_type]}
+        elif buffer_type not in REPLAY_BUFFERS.values():
+            raise ConfigError(
+                f"replay_buffer_config.type must be one of {', '.join(REPLAY_BUFFERS)}, got "
+                f"{buffer_type!r}"
+            )
         super().validate()
         if self.lr is not None:
             raise ConfigError(
@@ -159,12 +174,6 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
             raise ConfigError(
                 "algo BiCNet needs normalize_actions: true (its actor outputs tanh actions in "
                 "[-1, 1], which RLlib maps onto the env's action bounds)"
-            )
-        buffer_type = self.replay_buffer_config.get("type")
-        if buffer_type not in REPLAY_BUFFER_TYPES:
-            raise ConfigError(
-                f"replay_buffer_config.type must be one of {', '.join(REPLAY_BUFFER_TYPES)} "
-                f"(the team is one agent), got {buffer_type!r}"
             )
         if not 0.0 < self.tau <= 1.0:
             raise ConfigError(f"tau must be in (0, 1], got {self.tau!r}")
@@ -182,7 +191,7 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
 
     @override(AlgorithmConfig)
     def get_default_learner_class(self):
-        from rllib_shared.algorithms.bicnet_learner import BiCNetTorchLearner
+        from rllib_shared.algorithms.bicnet.learner import BiCNetTorchLearner
 
         return BiCNetTorchLearner
 

@@ -12,8 +12,7 @@ all use this one layout.
 from __future__ import annotations
 
 import dataclasses
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium as gym
@@ -21,23 +20,11 @@ import numpy as np
 import torch
 
 from rllib_shared.errors import ConfigError
+from rllib_shared.team.groups import natural_sorted
 
 ALIVE = -2
 IS_SELF = -1
 N_FLAGS = 2
-
-
-def natural_key(agent_id: Any) -> list:
-    """Sort key that puts ``agent_2`` before ``agent_10``.
-
-    >>> sorted(["agent_10", "agent_2", "adversary_0"], key=natural_key)
-    ['adversary_0', 'agent_2', 'agent_10']
-    """
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(agent_id))]
-
-
-def natural_sorted(agent_ids: Iterable[Any]) -> list:
-    return sorted(agent_ids, key=natural_key)
 
 
 def flat_dim(space: gym.Space, agent_id: Any = "?") -> int:
@@ -143,3 +130,9 @@ def select_self(per_agent: torch.Tensor, self_index: torch.Tensor) -> torch.Tens
     """Picks each row's own agent: ``(*B, n_agents, D)``, ``(*B,)`` -> ``(*B, D)``."""
     index = self_index[..., None, None].expand(*self_index.shape, 1, per_agent.shape[-1])
     return per_agent.gather(-2, index).squeeze(-2)
+
+
+def split_team(obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Splits a batch of team arrays: ``(*B, n, F + 2)`` -> features ``(*B, n, F)``,
+    alive ``(*B, n)`` bool."""
+    return obs[..., :-N_FLAGS], obs[..., ALIVE] > 0.5

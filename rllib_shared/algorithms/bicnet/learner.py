@@ -32,9 +32,9 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME, TD_ERROR_KEY
 from ray.rllib.utils.typing import ModuleID, ParamDict, TensorType
 
-from rllib_shared.envs.team_env import AGENT_REWARDS, AGENT_TERMINATEDS
-from rllib_shared.modules.bicnet_ddpg import Q_POLICY, Q_TARGET_NEXT, Q_VALUES
-from rllib_shared.team_view import split_team_view
+from rllib_shared.algorithms.bicnet.module import Q_POLICY, Q_TARGET_NEXT, Q_VALUES
+from rllib_shared.team.env import AGENT_DONES, AGENT_REWARDS
+from rllib_shared.team.layout import split_team
 
 ACTOR = "actor"
 CRITIC = "critic"
@@ -115,14 +115,14 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
         module = self.module[module_id].unwrapped()
         with torch.no_grad():
             q_target_next = module.forward_target(batch)[Q_TARGET_NEXT]
-        _, alive, _ = split_team_view(batch[Columns.OBS])
-        _, next_alive, _ = split_team_view(batch[Columns.NEXT_OBS])
+        _, alive = split_team(batch[Columns.OBS])
+        _, next_alive = split_team(batch[Columns.NEXT_OBS])
         losses = bicnet_losses(
             q_values=fwd_out[Q_VALUES],
             q_policy=fwd_out[Q_POLICY],
             q_target_next=q_target_next,
             rewards=batch[AGENT_REWARDS],
-            terminateds=batch[AGENT_TERMINATEDS],
+            terminateds=batch[AGENT_DONES],
             alive=alive,
             next_alive=next_alive,
             gamma=config.gamma,

@@ -1,0 +1,31 @@
+"""The ``tune.run("BiCNet", config=...)`` dict, checked by the algorithm config now
+rather than inside a Tune trial."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rllib_shared.algorithms.bicnet.algorithm import BiCNetAlgorithmConfig
+from rllib_shared.algorithms.bicnet.module import check_action_space, check_model
+from rllib_shared.envs.registry import team_env_name
+from rllib_shared.nn import BiCNetConfig
+from rllib_shared.team.spec import TeamSpec
+
+
+def bicnet_team_config(
+    env: str, spec: TeamSpec, model: BiCNetConfig, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """Algo BiCNet on the team layout: one policy per group's network (see TeamSpec)."""
+    check_model(model)
+    for policy, (observation_space, action_space) in spec.spaces.items():
+        check_action_space(action_space, observation_space.shape[0])
+    config = {
+        "env": team_env_name(env),
+        "env_config": spec.env_config,
+        "policies": spec.policies,
+        "policy_mapping_fn": spec.policy_mapping_fn,
+        "_model_config": model.to_dict(),
+        **settings,
+    }
+    BiCNetAlgorithmConfig().update_from_dict(config).validate()
+    return config

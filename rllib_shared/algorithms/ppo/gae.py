@@ -1,0 +1,119 @@
+"""Per-agent generalized advantage estimation on the team layout.
+
+One row of a group's episode holds every agent of the group, so values,
+rewards and "done" flags are ``(T, n)``. Each agent gets its own GAE from
+its own reward and value stream; an agent whose ``AGENT_DONES`` flag is set
+at step ``t`` (it terminated, or left while its group played on)
+bootstraps from 0 there and no advantage flows back across that step. Rows
+where an agent is dead are masked out of the loss (``AGENT_MASK``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from ray.rllib.connectors.connector_v2 import ConnectorV2
+from ray.rllib.core.columns import Columns
+from ray.rllib.evaluation.postprocessing import Postprocessing
+from ray.rllib.utils.annotations import override
+from ray.rllib.utils.numpy import convert_to_numpy
+
+from rllib_shared.errors import ConfigError
+from rllib_shared.team.env import agent_vectors
+from rllib_shared.team.layout import ALIVE
+
+AGENT_MASK = "agent_mask"
+"""Batch column ``(B, n)`` bool: this agent acted at this step (alive, real timestep)."""
+
+
+def per_agent_gae(
+    values: np.ndarray,
+    rewards: np.ndarray,
+    dones: np.ndarray,
+    *,
+    gamma: float,
+    lambda_: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """GAE for every agent of one episode chunk at once.
+
+    Args:
+        values: ``(T + 1, n)`` values; row ``T`` is the bootstrap state after the chunk.
+        rewards: ``(T, n)`` per-agent rewards.
+        dones: ``(T, n)``, True where agent ``i`` is not bootstrapped after step ``t``.
+
+    Returns:
+        advantages and value targets, each ``(T, n)`` float32.
+
+    >>> adv, targets = per_agent_gae(np.zeros((3, 2)), np.ones((2, 2)),
+    ...     np.array([[False, True], [False, False]]), gamma=0.5, lambda_=1.0)
+    >>> adv.tolist()  # agent 1 is done after step 0: nothing flows back from step 1
+    [[1.5, 1.0], [1.0, 1.0]]
+    """
+    not_done = 1.0 - dones.astype(np.float32)
+    deltas = rewards + gamma * not_done * values[1:] - values[:-1]
+    advantages = np.zeros_like(deltas, dtype=np.float32)
+    running = np.zeros(deltas.shape[1], np.float32)
+    for t in range(deltas.shape[0] - 1, -1, -1):
+        running = deltas[t] + gamma * lambda_ * not_done[t] * running
+        advantages[t] = running
+    return advantages, (advantages + values[:-1]).astype(np.float32)
+
+
+class TeamGeneralAdvantageEstimation(ConnectorV2):
+    """Learner piece: per-agent advantages, value targets and loss mask, ``(B, n)`` each.
+
+    Takes the place of RLlib's ``GeneralAdvantageEstimation`` at the end of
+    PPO's learner pipeline, with the same contract: episodes arrive extended
+    by one artificial timestep (``AddOneTsToEpisodesAndTruncate``), and the
+    batch rows of a module are its episodes' timesteps in iteration order.
+    """
+
+    def __init__(self, input_observation_space=None, input_action_space=None, *, gamma, lambda_):
+        super().__init__(input_observation_space, input_action_space)
+        self.gamma = gamma
+        self.lambda_ = lambda_
+
+    @override(ConnectorV2)
+    def __call__(self, *, rl_module, episodes, batch: dict[str, Any], **kwargs):
+        sa_episodes = list(self.single_agent_episode_iterator(episodes, agents_that_stepped_only=False))
+        for module_id, module_batch in batch.items():
+            module = rl_module[module_id]
+            if module.is_stateful():
+                raise ConfigError(
+                    "the team-layout PPO learner does not support recurrent modules yet"
+                )
+            values = module.compute_values(module_batch)
+            device = values.device
+            values = convert_to_numpy(values)
+            advantages = np.zeros_like(values, dtype=np.float32)
+            targets = np.zeros_like(values, dtype=np.float32)
+            row = 0
+            for episode in sa_episodes:
+                if episode.module_id not in (None, module_id):
+                    continue
+                rows = len(episode)  # real timesteps + the artificial one
+                rewards, dones = agent_vectors(episode, rows - 1)
+                adv, tgt = per_agent_gae(
+                    values[row : row + rows], rewards, dones, gamma=self.gamma, lambda_=self.lambda_
+                )
+                advantages[row : row + rows - 1] = adv
+                targets[row : row + rows - 1] = tgt
+                row += rows
+            if row != values.shape[0]:
+                raise RuntimeError(
+                    f"team GAE: {row} episode rows but {values.shape[0]} batch rows for {module_id!r}"
+                )
+            obs = convert_to_numpy(module_batch[Columns.OBS])
+            mask = obs[..., ALIVE] > 0.5
+            if Columns.LOSS_MASK in module_batch:
+                mask &= convert_to_numpy(module_batch[Columns.LOSS_MASK]).astype(bool)[:, None]
+            valid = advantages[mask]
+            if valid.size:
+                advantages = (advantages - valid.mean()) / max(1e-4, float(valid.std()))
+            advantages = np.where(mask, advantages, 0.0).astype(np.float32)
+            module_batch[Postprocessing.ADVANTAGES] = torch.as_tensor(advantages, device=device)
+            module_batch[Postprocessing.VALUE_TARGETS] = torch.as_tensor(targets, device=device)
+            module_batch[AGENT_MASK] = torch.as_tensor(mask, device=device)
+        return batch

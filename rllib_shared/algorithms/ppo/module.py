@@ -1,0 +1,72 @@
+"""BiCNet-PPO's RLModule on the team layout: one row is a whole group at one step.
+
+The module runs the BiCNet actor and critic once over the group and returns
+every agent's action-distribution inputs and value: ``(*B, n, W)`` and
+``(*B, n)``. The distribution (:mod:`rllib_shared.team.actions`) factorises
+over agents, so the env runners sample the joint action in one call and the
+learner reads each agent's own log-prob.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.rl_module.apis.inference_only_api import InferenceOnlyAPI
+from ray.rllib.core.rl_module.apis.value_function_api import ValueFunctionAPI
+from ray.rllib.core.rl_module.rl_module import RLModule
+from ray.rllib.core.rl_module.torch import TorchRLModule
+from ray.rllib.utils.annotations import override
+
+from rllib_shared.team.model import bicnet_config, team_features
+from rllib_shared.nn import BiCNetActorCritic
+from rllib_shared.team.actions import TeamActions
+from rllib_shared.team.layout import split_team
+
+
+class TeamPPOTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
+    """BiCNet actor-critic over a group: observation ``Box(n, F + 2)``, joint action.
+
+    ``model_config`` holds the :class:`~rllib_shared.nn.BiCNetConfig` fields.
+    With ``share_actor_critic`` the value reuses the policy trunk's output of
+    the training pass (``Columns.EMBEDDINGS``). Env runners build it
+    ``inference_only``, without the value parts.
+    """
+
+    @override(RLModule)
+    def setup(self):
+        self.bicnet = bicnet_config(self.model_config)
+        in_features = team_features(self.observation_space)
+        self.n_agents = int(self.observation_space.shape[0])
+        self.team_actions = TeamActions.of_joint_space(self.action_space, self.n_agents)
+        self.action_dist_cls = self.team_actions.dist_cls
+        self.net: BiCNetActorCritic = self.bicnet.build_actor_critic(
+            in_features, self.team_actions.head_width
+        )
+        if self.inference_only:
+            self.net.drop_value()  # see BiCNetPPOTorchRLModule.setup
+
+    @override(InferenceOnlyAPI)
+    def get_non_inference_attributes(self) -> list[str]:
+        return [f"net.{name}" for name in BiCNetActorCritic.VALUE_PARTS]
+
+    @override(RLModule)
+    def _forward(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
+        """Shapes: ``batch[OBS]`` ``(*B, n, F + 2)`` -> ``ACTION_DIST_INPUTS`` ``(*B, n, W)``."""
+        return {Columns.ACTION_DIST_INPUTS: self.net(*split_team(batch[Columns.OBS]))}
+
+    @override(RLModule)
+    def _forward_train(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
+        """As ``_forward``, plus ``EMBEDDINGS`` ``(*B, n, D)``: the value features of
+        the same pass, so ``compute_values`` needs only the value head."""
+        logits, value_features = self.net.forward_train(*split_team(batch[Columns.OBS]))
+        return {Columns.ACTION_DIST_INPUTS: logits, Columns.EMBEDDINGS: value_features}
+
+    @override(ValueFunctionAPI)
+    def compute_values(self, batch: dict[str, Any], embeddings: Any = None) -> torch.Tensor:
+        """Shapes: ``batch[OBS]`` ``(*B, n, F + 2)`` or embeddings ``(*B, n, D)``
+        -> per-agent values ``(*B, n)``."""
+        if embeddings is None:
+            embeddings = self.net.value_features(*split_team(batch[Columns.OBS]))
+        return self.net.value(embeddings)

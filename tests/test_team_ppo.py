@@ -1,0 +1,154 @@
+"""BiCNet-PPO on the team layout: per-agent GAE, per-agent loss, the module."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.distribution.torch.torch_distribution import TorchCategorical, TorchDiagGaussian
+from ray.rllib.utils.postprocessing.value_predictions import compute_value_targets
+
+from rllib_shared.algorithms.ppo import TeamPPOTorchRLModule
+from rllib_shared.algorithms.ppo.gae import per_agent_gae
+from rllib_shared.algorithms.ppo.learner import team_ppo_loss
+from rllib_shared.team.actions import TeamActions, TeamCategorical, TeamDiagGaussian
+from rllib_shared.team.layout import ALIVE
+
+
+def rllib_targets_one_agent(values, rewards, last, terminated, gamma, lambda_):
+    """RLlib's own GAE on one agent's stream, steps 0..last, as its episode
+    chunk looks after AddOneTsToEpisodesAndTruncate (one artificial step)."""
+    length = last + 1
+    vals = np.append(values[:length], values[length])  # bootstrap value (ignored if terminated)
+    rews = np.append(rewards[:length], 0.0)
+    terms = np.zeros(length + 1)
+    truncs = np.zeros(length + 1)
+    if terminated:
+        terms[last] = 1.0
+    else:
+        truncs[last] = 1.0
+    return compute_value_targets(vals, rews, terms, truncs, gamma=gamma, lambda_=lambda_)[:length]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_per_agent_gae_equals_rllib_gae_per_agent(seed):
+    rng = np.random.default_rng(seed)
+    steps, n, gamma, lambda_ = 12, 4, 0.93, 0.9
+    values = rng.normal(size=(steps + 1, n)).astype(np.float32)
+    rewards = rng.normal(size=(steps, n)).astype(np.float32)
+    dones = np.zeros((steps, n), bool)
+    dies_at = int(rng.integers(1, steps - 2))
+    dones[dies_at, 1] = True  # agent 1 dies mid-chunk
+    dones[steps - 1, 2] = True  # agent 2 terminates at the last step
+    # agents 0 and 3 are truncated at the chunk's end: bootstrap from values[steps]
+    _, targets = per_agent_gae(values, rewards, dones, gamma=gamma, lambda_=lambda_)
+    for agent, last, terminated in [(0, steps - 1, False), (1, dies_at, True),
+                                    (2, steps - 1, True), (3, steps - 1, False)]:
+        expected = rllib_targets_one_agent(
+            values[:, agent], rewards[:, agent], last, terminated, gamma, lambda_
+        )
+        np.testing.assert_allclose(targets[: last + 1, agent], expected, rtol=1e-5, atol=1e-5)
+
+
+def _loss_inputs(discrete: bool, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    batch, n, k = 7, 3, 4
+    width = k if discrete else 2 * 2
+    curr = torch.randn(batch, n, width, generator=g, requires_grad=True)
+    prev = torch.randn(batch, n, width, generator=g)
+    cls = TeamCategorical if discrete else TeamDiagGaussian
+    actions = cls.from_logits(prev).sample()
+    mask = torch.rand(batch, n, generator=g) > 0.3
+    return dict(
+        curr=curr, prev=prev, cls=cls, actions=actions, mask=mask,
+        advantages=torch.randn(batch, n, generator=g),
+        values=torch.randn(batch, n, generator=g, requires_grad=True),
+        targets=torch.randn(batch, n, generator=g),
+    )
+
+
+SETTINGS = dict(clip_param=0.2, vf_clip_param=1.5, vf_loss_coeff=0.7, entropy_coeff=0.01)
+
+
+def _team_loss(x, **overrides):
+    inputs = {**x, **overrides}
+    return team_ppo_loss(
+        curr_dist=inputs["cls"].from_logits(inputs["curr"]),
+        prev_dist=inputs["cls"].from_logits(inputs["prev"]),
+        actions=inputs["actions"], advantages=inputs["advantages"], values=inputs["values"],
+        value_targets=inputs["targets"], mask=inputs["mask"], kl_coeff=0.3, **SETTINGS,
+    )
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_team_loss_is_mean_of_single_agent_losses(discrete):
+    """One agent at a time with RLlib's own single-agent distributions."""
+    x = _loss_inputs(discrete)
+    total, _ = _team_loss(x)
+    n = x["curr"].shape[1]
+    single_cls = TorchCategorical if discrete else TorchDiagGaussian
+    summed, count = 0.0, 0
+    for i in range(n):
+        rows = x["mask"][:, i]
+        curr = single_cls.from_logits(x["curr"][rows, i])
+        prev = single_cls.from_logits(x["prev"][rows, i])
+        act = x["actions"][rows, i] if discrete else x["actions"].unflatten(-1, (n, -1))[rows, i]
+        ratio = torch.exp(curr.logp(act) - prev.logp(act))
+        adv = x["advantages"][rows, i]
+        surrogate = torch.min(adv * ratio, adv * ratio.clamp(0.8, 1.2))
+        vf = (x["values"][rows, i] - x["targets"][rows, i]).pow(2).clamp(0, 1.5)
+        per_step = -surrogate + 0.7 * vf - 0.01 * curr.entropy() + 0.3 * prev.kl(curr)
+        summed = summed + per_step.sum()
+        count += int(rows.sum())
+    torch.testing.assert_close(total, summed / count)
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_dead_agent_steps_change_nothing(discrete):
+    x = _loss_inputs(discrete, seed=1)
+    total, _ = _team_loss(x)
+    total.backward()
+    dead = ~x["mask"]
+    assert float(x["curr"].grad[dead].abs().sum()) == 0.0
+    assert float(x["values"].grad[dead].abs().sum()) == 0.0
+    garbage = dict(
+        advantages=torch.where(dead, 1e6, x["advantages"]),
+        targets=torch.where(dead, -1e6, x["targets"]),
+        prev=torch.where(dead[..., None], 50.0, x["prev"]),
+    )
+    changed, _ = _team_loss(x, **garbage)
+    torch.testing.assert_close(changed, total)
+
+
+@pytest.mark.parametrize("action_space", [gym.spaces.Discrete(5), gym.spaces.Box(-1, 1, (2,))])
+def test_module_gradients_reach_every_parameter_through_communication(action_space):
+    n, features = 4, 3
+    obs_space = gym.spaces.Box(-np.inf, np.inf, (n, features + 2), np.float32)
+    joint = TeamActions(agent_space=action_space, n_agents=n).joint_space
+    module = TeamPPOTorchRLModule(observation_space=obs_space, action_space=joint,
+                                  model_config={"comm": "bilstm"})
+    obs = torch.randn(6, n, features + 2)
+    obs[..., ALIVE] = 1.0
+    obs.requires_grad_(True)
+    out = module.forward_train({Columns.OBS: obs})
+    assert out[Columns.ACTION_DIST_INPUTS].shape[:2] == (6, n)
+    values = module.compute_values({Columns.OBS: obs}, embeddings=out[Columns.EMBEDDINGS])
+    assert values.shape == (6, n)
+    dist = module.get_train_action_dist_cls().from_logits(out[Columns.ACTION_DIST_INPUTS])
+    loss = -dist.logp(dist.sample()).mean() + values.pow(2).mean()
+    loss.backward(retain_graph=True)
+    no_grad = [name for name, p in module.named_parameters() if p.grad is None or not p.grad.abs().sum()]
+    assert not no_grad, no_grad
+    # Agent 0's policy depends on agent 3's observation: the channel carries it.
+    grad = torch.autograd.grad(out[Columns.ACTION_DIST_INPUTS][:, 0].sum(), obs)[0]
+    assert float(grad[:, 3, :features].abs().sum()) > 0.0
+
+
+def test_inference_only_module_has_no_value_parts():
+    obs_space = gym.spaces.Box(-np.inf, np.inf, (3, 4), np.float32)
+    joint = gym.spaces.MultiDiscrete([5, 5, 5])
+    module = TeamPPOTorchRLModule(observation_space=obs_space, action_space=joint,
+                                  model_config={}, inference_only=True)
+    assert not any(name.startswith(("net.vf_", "net.vf")) for name, _ in module.named_parameters())
