@@ -117,9 +117,9 @@ def simple_spread(steps, storage):
     _, ablation = config_of("bicnet_ppo_simple_spread_continuous.yaml", "model.comm=none")
     register_env(BUILTIN_SPREAD, builtin_simple_spread)
     # Same env settings, runner settings and PPO settings; only env wrapper,
-    # module and connector are RLlib's own.
+    # module and learner are RLlib's own.
     shared_settings = {k: v for k, v in bicnet_ppo.items()
-                       if k not in ("env", "rl_module_spec", "_env_to_module_connector")}
+                       if k not in ("env", "rl_module_spec", "_learner_class", "callbacks_on_episode_end")}
     builtin = {**shared_settings, "env": BUILTIN_SPREAD}
     rows = [
         run("simple_spread BiCNet", "BiCNet", bicnet, steps, storage),

@@ -72,3 +72,15 @@ def test_benchmark_prints_table_and_png(tmp_path):
                   "guessing_sum best without communication"):
         assert re.search(re.escape(label) + r" .* -?\d+\.\d\d", bench.stdout), label
     assert Image.open(png).size[0] > 100
+
+
+def test_throughput_benchmark_prints_every_method_and_the_battle_line():
+    bench = script("benchmark_throughput.py", "--agents", 3, "--rounds", 1, "--batch", 200, "--minibatch", 100,
+                   "--epochs", 1, "--skip-spread", "--battle-overrides", "env_config.map_size=12",
+                   "env_config.max_cycles=20", "train_batch_size_per_learner=100", "minibatch_size=50",
+                   "num_epochs=1", timeout=600)
+    assert bench.returncode == 0, bench.stderr[-3000:]
+    for method in ("BiCNet-PPO", "no-comm ablation", "RLlib built-in sharing", "algo BiCNet"):
+        assert re.search(rf"guessing_sum n=3 +{re.escape(method)} +\d+ +\d+ +\d+\.\d\dx", bench.stdout), method
+    assert re.search(r"RLlib built-in sharing +\d+ +\d+ +1\.00x", bench.stdout)
+    assert re.search(r"battle_v4 \(4 agents\).* \d+ env steps/s, .*peak memory \d+\.\d\d GB", bench.stdout)
