@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.rl_module.rl_module import RLModule
+from ray.rllib.core.rl_module.torch import TorchRLModule
 from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
 
 from rllib_shared.envs.registry import TEAM_SUFFIX, make_rllib_env, make_team_env
@@ -146,14 +147,15 @@ class TeamPolicy:
 
 
 def _restore_module(module_dir: Path) -> RLModule:
-    try:
-        return RLModule.from_checkpoint(module_dir)
-    except (ModuleNotFoundError, AttributeError) as e:
+    # RLlib falls back to a bare RLModule when the saved class no longer imports.
+    module = RLModule.from_checkpoint(module_dir)
+    if not isinstance(module, TorchRLModule):
         raise ConfigError(
             f"cannot restore the module in {str(module_dir)!r}: it was saved by an older "
-            f"rllib_shared whose classes no longer exist ({e}). Train it again with this "
-            "version (PPO now trains on the team layout)"
-        ) from None
+            "rllib_shared whose module classes no longer exist. Train it again with this "
+            "version (PPO now trains on the team layout, rllib_shared.team)"
+        )
+    return module
 
 
 def load_policy(checkpoint: str | Path | Any) -> TeamPolicy:

@@ -90,9 +90,14 @@ GROUP_CASES = {
 def test_two_groups_train_with_separate_or_shared_networks(tmp_path, case):
     env, env_config, groups, group_policies, policies, n_agents = GROUP_CASES[case]
     user = tiny(env, env_config, groups=groups, group_policies=group_policies)
-    result = run("PPO", build_config(user), tmp_path).last_result
-    check_result(result, n_agents, policies)
-    assert set(result["env_runners"]["agent_episode_returns_mean"]) == set(groups)
+    trial = run("PPO", build_config(user), tmp_path, checkpoint_at_end=True)
+    check_result(trial.last_result, n_agents, policies)
+    assert set(trial.last_result["env_runners"]["agent_episode_returns_mean"]) == set(groups)
+    # The checkpoint plays every agent with its group's network, outside Ray.
+    policy = load_policy(trial.checkpoint)
+    assert set(policy.modules) == set(policies)
+    result = evaluate(policy, f"{env}-team", {**env_config, "groups": groups}, episodes=1)
+    assert len(result.agent_returns) == n_agents and math.isfinite(result.team_return)
 
 
 def test_hand_written_dict_as_in_readme(tmp_path):
@@ -180,6 +185,17 @@ def test_checkpoint_evaluate_and_load_policy_round_trip(tmp_path):
         assert restored.iteration == trial.last_result["training_iteration"] + 1
     finally:
         restored.stop()
+
+    # A checkpoint whose module class no longer exists (the per-agent-row PPO
+    # module of earlier versions) gets one clear error.
+    import shutil
+
+    stale = tmp_path / "stale"
+    shutil.copytree(trial.checkpoint.path, stale)
+    (stale / "learner_group/learner/rl_module/shared/class_and_ctor_args.pkl").write_bytes(
+        b"crllib_shared.modules.bicnet_ppo\nBiCNetPPOTorchRLModule\n.")
+    with pytest.raises(rllib_shared.ConfigError, match="saved by an older rllib_shared"):
+        load_policy(stale)
 
     actions = policy(obs)
     space = env.action_space("agent_0")

@@ -138,9 +138,18 @@ def make_team_env(name: str, env_config: Mapping | None = None) -> TeamEnv:
     >>> make_team_env("simple_spread_v3-team", {"N": 2}).possible_agents
     ['team']
     """
+    pettingzoo_config, groups = split_team_config(env_config)
+    return TeamEnv(make_pettingzoo_env(base_env_name(name), pettingzoo_config), groups)
+
+
+def split_team_config(env_config: Mapping | None) -> tuple[dict, Any]:
+    """A team env's env_config -> (the PettingZoo env's kwargs, the ``groups`` setting).
+
+    >>> split_team_config({"N": 3, "groups": "prefix"})
+    ({'N': 3}, 'prefix')
+    """
     env_config = dict(env_config or {})
-    groups = env_config.pop(GROUPS_KEY, None)
-    return TeamEnv(make_pettingzoo_env(base_env_name(name), env_config), groups)
+    return env_config, env_config.pop(GROUPS_KEY, None)
 
 
 def register_envs() -> None:

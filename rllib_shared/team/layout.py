@@ -1,13 +1,16 @@
-"""The team view: one agent's observation widened to the whole team.
+"""The team array: a group's observations as one ``(n_agents, features + 2)`` array.
 
-Each agent's observation becomes an array ``(n_agents, features + 2)``: row
-``k`` holds agent ``k``'s flattened observation (zero-padded to the widest
-agent), then an *alive* flag and an *is-self* flag. Agent ``k`` is the k-th
-agent in natural sort order of the env's possible agents, so the agent axis
-is stable however RLlib orders its dicts. Pure numpy/torch/gymnasium: the
-env-to-module connector, the RLModules and :func:`rllib_shared.load_policy`
-all use this one layout.
-"""
+Row ``k`` holds agent ``k``'s flattened observation (zero-padded to the
+widest agent), then an *alive* flag and an *is-self* flag. Agent ``k`` is the
+k-th agent in natural sort order, so the agent axis is stable however RLlib
+orders its dicts. Two views of it:
+
+- :meth:`TeamLayout.encode_team`: the group as a whole, is-self 0 (the team
+  layout's observation, one row per group and step);
+- :meth:`TeamLayout.encode`: one copy per agent with its own is-self flag (the
+  per-agent rows of APPO and IMPALA).
+
+Pure numpy/torch/gymnasium."""
 
 from __future__ import annotations
 

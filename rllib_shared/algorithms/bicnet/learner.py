@@ -1,7 +1,8 @@
 """The BiCNet learner: per-agent TD loss and the vectorised deterministic policy gradient.
 
 For a replayed team transition ``(s, a, r, s')`` with per-agent rewards
-``r_i``, per-agent terminations ``d_i`` and alive flags ``m_i`` (Peng et al.
+``r_i``, per-agent dones ``d_i`` (terminated, or left while the group plays
+on: no bootstrap) and alive flags ``m_i`` (Peng et al.
 2017, eqs. 7-8):
 
 - critic: ``L_Q = mean_batch sum_i m_i (y_i - Q_i(s, a))^2`` with
