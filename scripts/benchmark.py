@@ -120,7 +120,10 @@ def simple_spread(steps, storage):
     # module and learner are RLlib's own.
     shared_settings = {k: v for k, v in bicnet_ppo.items()
                        if k not in ("env", "rl_module_spec", "_learner_class", "callbacks_on_episode_end")}
-    builtin = {**shared_settings, "env": BUILTIN_SPREAD}
+    # One row of RLlib's built-in sharing is one agent, of the team layout the whole
+    # team: the same agent steps per minibatch make the same number of updates.
+    builtin = {**shared_settings, "env": BUILTIN_SPREAD,
+               "minibatch_size": bicnet_ppo["minibatch_size"] * user["env_config"]["N"]}
     rows = [
         run("simple_spread BiCNet", "BiCNet", bicnet, steps, storage),
         run("simple_spread BiCNet-PPO", "PPO", bicnet_ppo, steps, storage),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Training throughput against team size, side by side in one process.
 
-    python scripts/benchmark_throughput.py [--agents 3 8 16 32 64] [--rounds 3] [--skip-battle]
+    python scripts/benchmark_throughput.py [--agents 3 8 16 32 64] [--rounds 5] [--skip-battle]
 
 For guessing_sum (continuous, 25 rounds) at each team size, and for
 simple_spread N=3 (continuous actions), four trainers are built in this
@@ -16,9 +16,9 @@ warm-up iteration each, so machine noise hits all of them alike:
 
 PPO runs share the runner and PPO settings (batch counted in env steps;
 RLlib's built-in sharing then trains on ``n_agents`` rows per env step).
-Printed per task and method: env steps/s and agent steps/s (over the timed
-iterations' wall time) and the env-steps/s ratio to RLlib's built-in
-sharing. Last, one line for MAgent2 battle_v4 (162 agents, the config
+Printed per task and method: env steps/s and agent steps/s (the median over
+the timed iterations, each timed by its wall clock) and the env-steps/s
+ratio to RLlib's built-in sharing. Last, one line for MAgent2 battle_v4 (162 agents, the config
 ``configs/bicnet_ppo_battle.yaml``) in a fresh process: env steps/s and the
 process's peak memory.
 """
@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -88,9 +89,9 @@ def trainers(env: str, env_config: dict, args) -> dict:
 
 
 def round_robin(algos: dict, rounds: int, label: str) -> dict[str, float]:
-    """Env steps/s of each trainer over ``rounds`` timed iterations after one warm-up."""
-    steps = dict.fromkeys(algos, 0.0)
-    seconds = dict.fromkeys(algos, 0.0)
+    """Each trainer's median env steps/s over ``rounds`` timed iterations after one
+    warm-up (the median: a burst of load from elsewhere spoils one round, not the figure)."""
+    speeds: dict[str, list[float]] = {m: [] for m in algos}
     for r in range(rounds + 1):
         for method, algo in algos.items():
             before = algo.metrics.peek(("env_runners", "num_env_steps_sampled_lifetime"), default=0)
@@ -99,11 +100,10 @@ def round_robin(algos: dict, rounds: int, label: str) -> dict[str, float]:
             elapsed = time.perf_counter() - start
             done = result["env_runners"]["num_env_steps_sampled_lifetime"] - before
             if r > 0:  # round 0 is the warm-up
-                steps[method] += done
-                seconds[method] += elapsed
+                speeds[method].append(done / elapsed)
             print(f"  {label} round {r}{' (warm-up)' if r == 0 else ''}: {method:<24} "
                   f"{done:>6.0f} env steps in {elapsed:6.1f} s", flush=True)
-    return {m: steps[m] / seconds[m] for m in algos}
+    return {m: statistics.median(v) for m, v in speeds.items()}
 
 
 def battle_line(args) -> dict:
@@ -136,7 +136,7 @@ print(json.dumps({{"env_steps_per_s": result["env_runners"]["num_env_steps_sampl
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, nargs="+", default=[3, 8, 16, 32, 64])
-    parser.add_argument("--rounds", type=int, default=3, help="timed iterations per method")
+    parser.add_argument("--rounds", type=int, default=5, help="timed iterations per method")
     parser.add_argument("--batch", type=int, default=2000, help="PPO batch in env steps")
     parser.add_argument("--minibatch", type=int, default=500)
     parser.add_argument("--epochs", type=int, default=5)
