@@ -277,3 +277,20 @@ def test_evaluate_script_plays_a_bicnet_checkpoint(bicnet_checkpoint, tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert re.search(r"2 episodes \| team return -?\d+\.\d+ \| agent_0: ", run.stdout)
     assert Image.open(gif).n_frames == GUESS["max_cycles"] + 1
+
+
+def test_two_groups_train_with_their_own_networks(ray_session):
+    """The same team env class as PPO: two groups, each its own actor and critic."""
+    config = rllib_shared.build_config({**TINY_BICNET, "env_config": {**GUESS, "n_agents": 4},
+                                        "groups": {"a": "agent_[01]", "b": "agent_[23]"}})
+    assert config["policies"] == {"a", "b"}
+    algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
+    try:
+        for _ in range(2):
+            result = algo.train()
+    finally:
+        algo.stop()
+    for group in ("a", "b"):
+        assert np.isfinite(result["learners"][group]["critic_loss"])
+        assert result["learners"][group]["num_module_steps_trained"] > 0
+    assert len(result["env_runners"][PETTINGZOO_AGENT_RETURNS]) == 4

@@ -106,11 +106,6 @@ class TeamEnv(MultiAgentEnv):
         self.render_mode = self.agent_env.render_mode
         self.metadata = self.agent_env.metadata
 
-    @property
-    def pettingzoo_agents(self) -> list:
-        """Every PettingZoo agent, group by group."""
-        return [a for group in self.groups.values() for a in group.agents]
-
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, _ = self.agent_env.reset(seed=seed, options=options)
         acting = set(self.agent_env.agents)
