@@ -152,3 +152,40 @@ def test_inference_only_module_has_no_value_parts():
     module = TeamPPOTorchRLModule(observation_space=obs_space, action_space=joint,
                                   model_config={}, inference_only=True)
     assert not any(name.startswith(("net.vf_", "net.vf")) for name, _ in module.named_parameters())
+
+
+def test_learner_pipeline_on_real_episodes_masks_dead_agents_and_cuts_their_bootstrap(ray_session):
+    """Sampled DyingEnv episodes through PPO's real learner pipeline: agent_1
+    terminates at its first step, so it counts at t=0 only and its value target
+    there is its reward alone."""
+    import rllib_shared
+    from rllib_shared.algorithms import default_algorithm_config
+    from rllib_shared.algorithms.ppo.gae import AGENT_MASK
+    from ray.rllib.evaluation.postprocessing import Postprocessing
+
+    config = rllib_shared.build_config({
+        "env": "pettingzoo", "env_config": {"pettingzoo_env": "dying_env"},
+        "model": {"encoder_hidden": [8], "comm_hidden": 4, "head_hidden": [8]},
+        "num_env_runners": 0, "num_envs_per_env_runner": 1, "train_batch_size_per_learner": 9,
+        "minibatch_size": 9, "num_epochs": 1, "gamma": 0.9, "seed": 0,
+    })
+    algo = default_algorithm_config("PPO").update_from_dict(config).build_algo()
+    try:
+        episodes = algo.env_runner.sample(num_timesteps=9, random_actions=False)
+        learner = algo.learner_group._learner
+        batch = learner._learner_connector(rl_module=learner.module, batch={}, episodes=episodes,
+                                           shared_data={}, metrics=learner.metrics)["shared"]
+    finally:
+        algo.stop()
+    mask = batch[AGENT_MASK].numpy()
+    obs = batch[Columns.OBS].numpy()
+    # Every DyingEnv episode is 3 steps (+1 artificial): rows t=0,1,2,(3).
+    starts = np.flatnonzero(obs[:, 0, 0] == 0)  # obs[..., 0] is the env's step counter
+    assert len(starts) >= 2
+    for start in starts:
+        np.testing.assert_array_equal(mask[start:start + 3, 1], [True, False, False])
+        np.testing.assert_array_equal(mask[start:start + 3, 0], [True, True, True])
+    # agent_1's reward is its own action; its target at t=0 has no bootstrap term.
+    actions = batch[Columns.ACTIONS].numpy()  # normalised; RLlib maps [-1, 1] onto [-2, 2]
+    rewards = np.clip(actions[starts, 1], -1, 1) * 2.0
+    np.testing.assert_allclose(batch[Postprocessing.VALUE_TARGETS].numpy()[starts, 1], rewards, rtol=1e-5)
