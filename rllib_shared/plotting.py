@@ -11,6 +11,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+MAX_LEGEND = 12
+"""Above this many agents the per-agent panel draws thin lines without a legend."""
+
+
 def plot_learning_curve(
     env_steps: Sequence[float],
     team_return: Sequence[float],
@@ -25,10 +29,13 @@ def plot_learning_curve(
     fig, (ax_team, ax_agents) = plt.subplots(1, 2, figsize=(11, 4))
     ax_team.plot(env_steps, team_return, color="black")
     ax_team.set(title="team return (sum over agents)", xlabel="env steps", ylabel="return")
+    many = len(agent_returns) > MAX_LEGEND
     for agent, returns in agent_returns.items():
-        ax_agents.plot(env_steps[: len(returns)], returns, label=agent)
-    ax_agents.set(title="per-agent return", xlabel="env steps")
-    if agent_returns:
+        ax_agents.plot(env_steps[: len(returns)], returns, label=agent,
+                       **({"linewidth": 0.6, "alpha": 0.5} if many else {}))
+    ax_agents.set(title=f"per-agent return ({len(agent_returns)} agents)" if many else "per-agent return",
+                  xlabel="env steps")
+    if agent_returns and not many:
         ax_agents.legend(fontsize="small")
     for ax in (ax_team, ax_agents):
         ax.grid(alpha=0.3)
