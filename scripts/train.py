@@ -133,9 +133,11 @@ def main(argv=None) -> int:
         print(f"checkpoint: {trial.checkpoint.path}")
     if progress.png_for(trial.trial_id) and progress.histories:
         print(f"learning curve: {progress.write_png(trial.trial_id)}")
+    # Tune resolves the trial's error file through the Ray session: read it first.
+    error_file = trial.error_file if trial.status == "ERROR" else None
     ray.shutdown()
-    if trial.status == "ERROR":
-        print(f"error: the trial failed; see {trial.error_file}", file=sys.stderr)
+    if error_file is not None:
+        print(f"error: the trial failed; see {error_file}", file=sys.stderr)
         return 1
     if not reached(stop, trial.last_result):
         print(f"stopped before the end ({trial.status}); continue with: "
