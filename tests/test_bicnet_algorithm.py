@@ -294,3 +294,17 @@ def test_two_groups_train_with_their_own_networks(ray_session):
         assert np.isfinite(result["learners"][group]["critic_loss"])
         assert result["learners"][group]["num_module_steps_trained"] > 0
     assert len(result["env_runners"][PETTINGZOO_AGENT_RETURNS]) == 4
+
+
+def test_prioritized_replay_trains(ray_session):
+    """RLlib's prioritized buffer drops the infos unless asked; ours keeps them."""
+    config = rllib_shared.build_config({**TINY_BICNET, "replay_buffer_config": {
+        "type": "PrioritizedEpisodeReplayBuffer", "capacity": 1000, "alpha": 0.6, "beta": 0.4}})
+    algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
+    try:
+        for _ in range(2):
+            result = algo.train()
+    finally:
+        algo.stop()
+    assert np.isfinite(result["learners"]["shared"]["critic_loss"])
+    assert result["learners"]["shared"]["num_module_steps_trained"] > 0
