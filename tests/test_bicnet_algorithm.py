@@ -279,20 +279,29 @@ def test_evaluate_script_plays_a_bicnet_checkpoint(bicnet_checkpoint, tmp_path):
     assert Image.open(gif).n_frames == GUESS["max_cycles"] + 1
 
 
+def train_twice(config: dict) -> dict:
+    """Builds algo BiCNet from a tune config dict, trains 2 iterations, returns the last result."""
+    algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
+    try:
+        algo.train()
+        return algo.train()
+    finally:
+        algo.stop()
+
+
+def assert_trained(result: dict, policies) -> None:
+    for policy in policies:
+        assert np.isfinite(result["learners"][policy]["critic_loss"])
+        assert result["learners"][policy]["num_module_steps_trained"] > 0
+
+
 def test_two_groups_train_with_their_own_networks(ray_session):
     """The same team env class as PPO: two groups, each its own actor and critic."""
     config = rllib_shared.build_config({**TINY_BICNET, "env_config": {**GUESS, "n_agents": 4},
                                         "groups": {"a": "agent_[01]", "b": "agent_[23]"}})
     assert config["policies"] == {"a", "b"}
-    algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
-    try:
-        for _ in range(2):
-            result = algo.train()
-    finally:
-        algo.stop()
-    for group in ("a", "b"):
-        assert np.isfinite(result["learners"][group]["critic_loss"])
-        assert result["learners"][group]["num_module_steps_trained"] > 0
+    result = train_twice(config)
+    assert_trained(result, ("a", "b"))
     assert len(result["env_runners"][PETTINGZOO_AGENT_RETURNS]) == 4
 
 
@@ -300,11 +309,4 @@ def test_prioritized_replay_trains(ray_session):
     """RLlib's prioritized buffer drops the infos unless asked; ours keeps them."""
     config = rllib_shared.build_config({**TINY_BICNET, "replay_buffer_config": {
         "type": "PrioritizedEpisodeReplayBuffer", "capacity": 1000, "alpha": 0.6, "beta": 0.4}})
-    algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
-    try:
-        for _ in range(2):
-            result = algo.train()
-    finally:
-        algo.stop()
-    assert np.isfinite(result["learners"]["shared"]["critic_loss"])
-    assert result["learners"]["shared"]["num_module_steps_trained"] > 0
+    assert_trained(train_twice(config), ("shared",))
