@@ -120,13 +120,19 @@ class TeamLayout:
         return views
 
 
+def split_team(obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Splits a batch of team arrays: ``(*B, n, F + 2)`` -> features ``(*B, n, F)``,
+    alive ``(*B, n)`` bool."""
+    return obs[..., :-N_FLAGS], obs[..., ALIVE] > 0.5
+
+
 def split_team_view(obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Splits a batch of team views into its parts.
 
     Shapes: ``(*B, n_agents, features + 2)`` -> features ``(*B, n_agents, features)``,
     alive ``(*B, n_agents)`` bool, self index ``(*B,)`` long.
     """
-    return obs[..., :-N_FLAGS], obs[..., ALIVE] > 0.5, obs[..., IS_SELF].argmax(dim=-1)
+    return (*split_team(obs), obs[..., IS_SELF].argmax(dim=-1))
 
 
 def select_self(per_agent: torch.Tensor, self_index: torch.Tensor) -> torch.Tensor:
@@ -134,8 +140,3 @@ def select_self(per_agent: torch.Tensor, self_index: torch.Tensor) -> torch.Tens
     index = self_index[..., None, None].expand(*self_index.shape, 1, per_agent.shape[-1])
     return per_agent.gather(-2, index).squeeze(-2)
 
-
-def split_team(obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Splits a batch of team arrays: ``(*B, n, F + 2)`` -> features ``(*B, n, F)``,
-    alive ``(*B, n)`` bool."""
-    return obs[..., :-N_FLAGS], obs[..., ALIVE] > 0.5
