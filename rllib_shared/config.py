@@ -8,6 +8,7 @@ A user config is an RLlib config dict plus a few keys of ours::
     groups: {red: "red_*"}         # agent groups (PPO, BiCNet); default: one group
     group_policies: {red: shared}  # which policy ID plays which group (default: one each)
     model: {comm: bilstm}          # rllib_shared.nn.BiCNetConfig fields
+    team_reward: mean              # train every agent on the team's reward (PPO, BiCNet)
     stop: {training_iteration: 50} # read by scripts/train.py, not by RLlib
     checkpoint: {frequency: 10}    # read by scripts/train.py, not by RLlib
     lr: 0.0003                     # any other key: an RLlib AlgorithmConfig setting
@@ -37,10 +38,14 @@ from rllib_shared.errors import (
     unknown_key_message,
 )
 from rllib_shared.nn import BiCNetConfig
+from rllib_shared.team.credit import TEAM_REWARD_KEY, check_team_reward
 from rllib_shared.team.spec import team_spec
 
 SUPPORTED_ALGOS = tuple(BUILDERS)
-OWN_KEYS = ("algo", "env", "env_config", "groups", "group_policies", "model", "stop", "checkpoint")
+OWN_KEYS = (
+    "algo", "env", "env_config", "groups", "group_policies", "model", TEAM_REWARD_KEY, "stop", "checkpoint",
+)
+TEAM_LAYOUT_ALGOS = ("PPO", "BiCNet")
 
 # Keys RLlib would accept but that misbehave in a plain dict, with the fix.
 TRAPS = {
@@ -193,7 +198,18 @@ def build_config(user_config: Mapping[str, Any]) -> dict[str, Any]:
     model = BiCNetConfig.from_dict(settings.pop("model", None))
     groups = settings.pop("groups", None)
     group_policies = settings.pop("group_policies", None)
+    team_reward = check_team_reward(settings.pop(TEAM_REWARD_KEY, "none"))
     _check_rllib_keys(algo, settings)
+    if team_reward != "none":
+        if algo not in TEAM_LAYOUT_ALGOS:
+            raise ConfigError(
+                f"team_reward works with the team-layout algorithms ({', '.join(TEAM_LAYOUT_ALGOS)}), "
+                f"not {algo}: remove it or use one of those"
+            )
+        learner_settings = settings.get("learner_config_dict") or {}
+        if not isinstance(learner_settings, Mapping):
+            raise ConfigError(f"learner_config_dict must be a dict, got {learner_settings!r}")
+        settings["learner_config_dict"] = {**learner_settings, TEAM_REWARD_KEY: team_reward}
     spec = team_spec(env, env_config, groups, group_policies)
     return BUILDERS[algo](env, spec, model, {**PLUGIN_DEFAULTS, **settings})
 

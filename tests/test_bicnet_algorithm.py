@@ -310,3 +310,9 @@ def test_prioritized_replay_trains(ray_session):
     config = rllib_shared.build_config({**TINY_BICNET, "replay_buffer_config": {
         "type": "PrioritizedEpisodeReplayBuffer", "capacity": 1000, "alpha": 0.6, "beta": 0.4}})
     assert_trained(train_twice(config), ("shared",))
+
+
+def test_team_reward_trains(ray_session):
+    config = rllib_shared.build_config({**TINY_BICNET, "team_reward": "sum"})
+    assert config["learner_config_dict"]["team_reward"] == "sum"
+    assert_trained(train_twice(config), ("shared",))

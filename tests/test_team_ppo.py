@@ -154,20 +154,16 @@ def test_inference_only_module_has_no_value_parts():
     assert not any(name.startswith(("net.vf_", "net.vf")) for name, _ in module.named_parameters())
 
 
-def test_learner_pipeline_on_real_episodes_masks_dead_agents_and_cuts_their_bootstrap(ray_session):
-    """Sampled DyingEnv episodes through PPO's real learner pipeline: agent_1
-    terminates at its first step, so it counts at t=0 only and its value target
-    there is its reward alone."""
+def _dying_env_learner_batch(**settings):
+    """A PPO train batch of sampled DyingEnv episodes, through PPO's real learner pipeline."""
     import rllib_shared
     from rllib_shared.algorithms import default_algorithm_config
-    from rllib_shared.algorithms.ppo.gae import AGENT_MASK
-    from ray.rllib.evaluation.postprocessing import Postprocessing
 
     config = rllib_shared.build_config({
         "env": "pettingzoo", "env_config": {"pettingzoo_env": "dying_env"},
         "model": {"encoder_hidden": [8], "comm_hidden": 4, "head_hidden": [8]},
         "num_env_runners": 0, "num_envs_per_env_runner": 1, "train_batch_size_per_learner": 9,
-        "minibatch_size": 9, "num_epochs": 1, "gamma": 0.9, "seed": 0,
+        "minibatch_size": 9, "num_epochs": 1, "seed": 0, **settings,
     })
     algo = default_algorithm_config("PPO").update_from_dict(config).build_algo()
     try:
@@ -177,15 +173,43 @@ def test_learner_pipeline_on_real_episodes_masks_dead_agents_and_cuts_their_boot
                                            shared_data={}, metrics=learner.metrics)["shared"]
     finally:
         algo.stop()
-    mask = batch[AGENT_MASK].numpy()
     obs = batch[Columns.OBS].numpy()
     # Every DyingEnv episode is 3 steps (+1 artificial): rows t=0,1,2,(3).
     starts = np.flatnonzero(obs[:, 0, 0] == 0)  # obs[..., 0] is the env's step counter
     assert len(starts) >= 2
+    # Each agent's reward is its own action; RLlib maps normalised [-1, 1] onto [-2, 2].
+    rewards = np.clip(batch[Columns.ACTIONS].numpy(), -1, 1) * 2.0
+    return batch, starts, rewards
+
+
+def test_learner_pipeline_on_real_episodes_masks_dead_agents_and_cuts_their_bootstrap(ray_session):
+    """agent_1 terminates at its first step, so it counts at t=0 only and its
+    value target there is its reward alone."""
+    from rllib_shared.algorithms.ppo.gae import AGENT_MASK
+    from ray.rllib.evaluation.postprocessing import Postprocessing
+
+    batch, starts, rewards = _dying_env_learner_batch(gamma=0.9)
+    mask = batch[AGENT_MASK].numpy()
     for start in starts:
         np.testing.assert_array_equal(mask[start:start + 3, 1], [True, False, False])
         np.testing.assert_array_equal(mask[start:start + 3, 0], [True, True, True])
-    # agent_1's reward is its own action; its target at t=0 has no bootstrap term.
-    actions = batch[Columns.ACTIONS].numpy()  # normalised; RLlib maps [-1, 1] onto [-2, 2]
-    rewards = np.clip(actions[starts, 1], -1, 1) * 2.0
-    np.testing.assert_allclose(batch[Postprocessing.VALUE_TARGETS].numpy()[starts, 1], rewards, rtol=1e-5)
+    np.testing.assert_allclose(batch[Postprocessing.VALUE_TARGETS].numpy()[starts, 1], rewards[starts, 1],
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_team_reward_trains_every_acting_agent_on_the_team_reward(ray_session, mode):
+    """With gamma 0 the value targets are the rewards the loss trains on: at every
+    step each acting agent's is the team's sum (or mean) over the agents that
+    acted; agent_1, dead after t=0, is left out from t=1 on."""
+    from ray.rllib.evaluation.postprocessing import Postprocessing
+
+    batch, starts, rewards = _dying_env_learner_batch(gamma=0.0, team_reward=mode)
+    targets = batch[Postprocessing.VALUE_TARGETS].numpy()
+    for start in starts:
+        for t, acting in enumerate(([0, 1, 2], [0, 2], [0, 2])):
+            row = start + t
+            team = rewards[row, acting].sum() / (len(acting) if mode == "mean" else 1)
+            np.testing.assert_allclose(targets[row, acting], team, rtol=1e-5, atol=1e-6)
+            if 1 not in acting:
+                assert targets[row, 1] == 0.0

@@ -34,6 +34,7 @@ from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME, TD_ERROR_KEY
 from ray.rllib.utils.typing import ModuleID, ParamDict, TensorType
 
 from rllib_shared.algorithms.bicnet.module import Q_POLICY, Q_TARGET_NEXT, Q_VALUES
+from rllib_shared.team.credit import TEAM_REWARD_KEY, assign_credit
 from rllib_shared.team.env import AGENT_DONES, AGENT_REWARDS
 from rllib_shared.team.layout import split_team
 
@@ -122,7 +123,9 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
             q_values=fwd_out[Q_VALUES],
             q_policy=fwd_out[Q_POLICY],
             q_target_next=q_target_next,
-            rewards=batch[AGENT_REWARDS],
+            rewards=assign_credit(
+                batch[AGENT_REWARDS], alive, self.config.learner_config_dict.get(TEAM_REWARD_KEY, "none")
+            ),
             terminateds=batch[AGENT_DONES],
             alive=alive,
             next_alive=next_alive,

@@ -4,7 +4,9 @@ One row of a group's episode holds every agent of the group, so values,
 rewards and "done" flags are ``(T, n)``. Each agent gets its own GAE from
 its own reward and value stream; an agent whose ``AGENT_DONES`` flag is set
 at step ``t`` (it terminated, or left while its group played on)
-bootstraps from 0 there and no advantage flows back across that step. Rows
+bootstraps from 0 there and no advantage flows back across that step. The
+rewards are the env's per-agent rewards, or the team's with ``team_reward``
+(:mod:`rllib_shared.team.credit`). Rows
 where an agent is dead are masked out of the loss (``AGENT_MASK``).
 """
 
@@ -21,6 +23,7 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.numpy import convert_to_numpy
 
 from rllib_shared.errors import ConfigError
+from rllib_shared.team.credit import assign_credit, check_team_reward
 from rllib_shared.team.env import agent_vectors
 from rllib_shared.team.layout import ALIVE
 
@@ -70,10 +73,13 @@ class TeamGeneralAdvantageEstimation(ConnectorV2):
     batch rows of a module are its episodes' timesteps in iteration order.
     """
 
-    def __init__(self, input_observation_space=None, input_action_space=None, *, gamma, lambda_):
+    def __init__(
+        self, input_observation_space=None, input_action_space=None, *, gamma, lambda_, team_reward="none"
+    ):
         super().__init__(input_observation_space, input_action_space)
         self.gamma = gamma
         self.lambda_ = lambda_
+        self.team_reward = check_team_reward(team_reward)
 
     @override(ConnectorV2)
     def __call__(self, *, rl_module, episodes, batch: dict[str, Any], **kwargs):
@@ -87,6 +93,8 @@ class TeamGeneralAdvantageEstimation(ConnectorV2):
             values = module.compute_values(module_batch)
             device = values.device
             values = convert_to_numpy(values)
+            obs = convert_to_numpy(module_batch[Columns.OBS])
+            alive = obs[..., ALIVE] > 0.5
             advantages = np.zeros_like(values, dtype=np.float32)
             targets = np.zeros_like(values, dtype=np.float32)
             row = 0
@@ -95,6 +103,7 @@ class TeamGeneralAdvantageEstimation(ConnectorV2):
                     continue
                 rows = len(episode)  # real timesteps + the artificial one
                 rewards, dones = agent_vectors(episode, rows - 1)
+                rewards = assign_credit(rewards, alive[row : row + rows - 1], self.team_reward)
                 adv, tgt = per_agent_gae(
                     values[row : row + rows], rewards, dones, gamma=self.gamma, lambda_=self.lambda_
                 )
@@ -105,8 +114,7 @@ class TeamGeneralAdvantageEstimation(ConnectorV2):
                 raise RuntimeError(
                     f"team GAE: {row} episode rows but {values.shape[0]} batch rows for {module_id!r}"
                 )
-            obs = convert_to_numpy(module_batch[Columns.OBS])
-            mask = obs[..., ALIVE] > 0.5
+            mask = alive.copy()
             if Columns.LOSS_MASK in module_batch:
                 mask &= convert_to_numpy(module_batch[Columns.LOSS_MASK]).astype(bool)[:, None]
             valid = advantages[mask]

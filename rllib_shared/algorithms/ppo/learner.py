@@ -31,6 +31,7 @@ from ray.rllib.utils.torch_utils import explained_variance
 from ray.rllib.utils.typing import ModuleID, TensorType
 
 from rllib_shared.algorithms.ppo.gae import AGENT_MASK, TeamGeneralAdvantageEstimation
+from rllib_shared.team.credit import TEAM_REWARD_KEY
 
 
 def team_ppo_loss(
@@ -100,7 +101,11 @@ class TeamPPOTorchLearner(PPOTorchLearner):
         if self._learner_connector is not None and self.config.add_default_connectors_to_learner_pipeline:
             self._learner_connector.remove(GeneralAdvantageEstimation)
             self._learner_connector.append(
-                TeamGeneralAdvantageEstimation(gamma=self.config.gamma, lambda_=self.config.lambda_)
+                TeamGeneralAdvantageEstimation(
+                    gamma=self.config.gamma,
+                    lambda_=self.config.lambda_,
+                    team_reward=self.config.learner_config_dict.get(TEAM_REWARD_KEY, "none"),
+                )
             )
 
     @override(PPOTorchLearner)
