@@ -9,6 +9,7 @@ from rllib_shared.nn import COMM_KINDS, AgentCommunication, BiCNet, BiCNetActorC
 
 F, A = 5, 4
 COMMUNICATING = [k for k in COMM_KINDS if k != "none"]
+ORDER_FREE = ["mean", "attention"]
 
 
 def make_net(comm: str, out: int = A, **kwargs) -> BiCNet:
@@ -104,12 +105,42 @@ def test_bilstm_is_order_aware():
     assert not torch.allclose(net(x[:, perm], alive_like(x)), out[:, perm], atol=1e-4)
 
 
+@pytest.mark.parametrize("comm", ORDER_FREE)
+@pytest.mark.parametrize("batch", [(), (7,)])
+@pytest.mark.parametrize("n_agents", [1, 3, 64])
+def test_order_free_channels_are_permutation_equivariant(comm, batch, n_agents):
+    """Permuting the agents permutes the outputs, with dead agents among them too."""
+    torch.manual_seed(1)
+    block = AgentCommunication(in_features=F, hidden=6, kind=comm)
+    x = torch.randn(*batch, n_agents, F)
+    alive = torch.rand(*batch, n_agents) > 0.3
+    perm = torch.randperm(n_agents)
+    out = block(x, alive)
+    assert out.shape == (*batch, n_agents, 12)
+    torch.testing.assert_close(block(x[..., perm, :], alive[..., perm]), out[..., perm, :])
+
+
+@pytest.mark.parametrize("comm", ORDER_FREE)
+def test_order_free_channels_carry_teammates_inputs_and_reach_every_parameter(comm):
+    torch.manual_seed(2)
+    block = AgentCommunication(in_features=F, hidden=6, kind=comm)
+    x = torch.randn(4, 3, F, requires_grad=True)
+    alive = torch.tensor([[True, True, True]] * 3 + [[True, False, True]])
+    out = block(x, alive)
+    # Agent 0's output depends on agent 2's input, never on dead agent 1's.
+    grad = torch.autograd.grad(out[:, 0].sum(), x, retain_graph=True)[0]
+    assert (grad[:, 2].abs().sum(-1) > 0).all()
+    assert grad[3, 1].abs().sum() == 0
+    out.pow(2).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in block.parameters())
+
+
 @pytest.mark.parametrize("comm", COMM_KINDS)
 def test_identical_inputs_give_identical_outputs_with_shared_weights(comm):
     net = make_net(comm)
     x = torch.randn(1, 1, F).expand(2, 4, F).clone()
     out = net(x, alive_like(x))
-    if comm == "none":
+    if comm in ("none", *ORDER_FREE):
         assert torch.allclose(out, out[:, :1].expand_as(out), atol=1e-6)
     else:  # the position in the agent sequence differs, so outputs may too
         assert torch.allclose(out[0], out[1], atol=1e-6)
@@ -142,7 +173,7 @@ def test_all_dead_rows_and_empty_batches(comm):
 def test_config_rejects_unknown_keys_with_suggestion():
     with pytest.raises(ValueError, match="did you mean 'comm_hidden'"):
         BiCNetConfig.from_dict({"comm_hiden": 32})
-    with pytest.raises(ValueError, match="valid values: bilstm, bigru, none"):
+    with pytest.raises(ValueError, match="valid values: bilstm, bigru, mean, attention, none"):
         BiCNetConfig.from_dict({"comm": "lstm"})
     with pytest.raises(ValueError, match="positive ints"):
         BiCNetConfig.from_dict({"encoder_hidden": [0]})

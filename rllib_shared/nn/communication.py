@@ -1,10 +1,24 @@
 """Communication across the agent axis: the heart of BiCNet.
 
-A bidirectional RNN reads the agents ``1, 2, ..., n`` as a sequence, so every
-agent's output depends on every other live agent's input. Dead or padded
-agents are removed from the sequence before the RNN runs, which keeps them
-from influencing anybody (zeroing their inputs would not: an LSTM step on a
-zero input still changes the state).
+Every kind maps ``(*B, n, F)`` per-agent features to ``(*B, n, 2 * hidden)``,
+so they replace each other freely (``model.comm``):
+
+- ``bilstm`` / ``bigru`` (BiCNet): a bidirectional RNN reads the agents
+  ``1, 2, ..., n`` as a sequence, so every agent's output depends on every
+  other live agent's input. Dead or padded agents are removed from the
+  sequence before the RNN runs, which keeps them from influencing anybody
+  (zeroing their inputs would not: an LSTM step on a zero input still
+  changes the state). Depends on agent order.
+- ``mean`` (CommNet, Sukhbaatar et al. 2016): each agent reads the mean of
+  its live teammates' messages.
+- ``attention`` (TarMAC, Das et al. 2019): each agent attends over its live
+  teammates' messages with its own query.
+- ``none``: a shared per-agent dense layer of the same width (the
+  no-communication ablation).
+
+``mean`` and ``attention`` do not depend on agent order (permuting the agents
+permutes the outputs) and run in parallel over the agent axis. In all kinds
+an agent with no live teammate hears nothing, and dead agents' rows are 0.
 """
 
 from __future__ import annotations
@@ -15,7 +29,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rllib_shared.errors import check_choice
 
-COMM_KINDS = ("bilstm", "bigru", "none")
+COMM_KINDS = ("bilstm", "bigru", "mean", "attention", "none")
 
 
 class AgentCommunication(nn.Module):
@@ -26,8 +40,7 @@ class AgentCommunication(nn.Module):
         hidden: Hidden size per direction; the output has ``2 * hidden``
             features per agent for every kind, so the kinds are drop-in
             replacements of each other.
-        kind: ``"bilstm"`` (BiCNet), ``"bigru"``, or ``"none"`` (a shared
-            per-agent dense layer of the same width: no communication).
+        kind: one of :data:`COMM_KINDS` (see the module doc).
 
     Example:
         >>> comm = AgentCommunication(in_features=8, hidden=16)
@@ -44,6 +57,10 @@ class AgentCommunication(nn.Module):
             self.net = nn.LSTM(in_features, hidden, batch_first=True, bidirectional=True)
         elif kind == "bigru":
             self.net = nn.GRU(in_features, hidden, batch_first=True, bidirectional=True)
+        elif kind == "mean":
+            self.net = MeanPoolCommunication(in_features, hidden)
+        elif kind == "attention":
+            self.net = AttentionCommunication(in_features, hidden)
         else:
             self.net = nn.Sequential(nn.Linear(in_features, 2 * hidden), nn.Tanh())
 
@@ -57,6 +74,8 @@ class AgentCommunication(nn.Module):
         alive = alive.bool()
         if not self.communicates:
             return self.net(x) * alive.unsqueeze(-1)
+        if self.kind in ("mean", "attention"):
+            return self.net(x, alive)
         *batch, n, f = x.shape
         flat_x = x.reshape(-1, n, f)
         flat_alive = alive.reshape(-1, n)
@@ -88,4 +107,60 @@ class AgentCommunication(nn.Module):
         out = torch.zeros_like(compact_out).scatter(
             1, order.unsqueeze(-1).expand(m, n, self.out_features), compact_out
         )
+        return out * alive.unsqueeze(-1)
+
+
+def _teammates(alive: torch.Tensor) -> torch.Tensor:
+    """Shapes: alive ``(*B, n)`` bool -> ``(*B, n, n)`` bool, ``[i, j]`` = j is a live
+    teammate of live agent i (j != i)."""
+    n = alive.shape[-1]
+    others = ~torch.eye(n, dtype=torch.bool, device=alive.device)
+    return alive.unsqueeze(-1) & alive.unsqueeze(-2) & others
+
+
+class MeanPoolCommunication(nn.Module):
+    """CommNet's channel: own features beside the mean of live teammates' messages.
+
+    ``out_i = tanh([W_own x_i, mean_{j live, j != i} W_msg x_j])``.
+    """
+
+    def __init__(self, in_features: int, hidden: int):
+        super().__init__()
+        self.own = nn.Linear(in_features, hidden)
+        self.message = nn.Linear(in_features, hidden)
+
+    def forward(self, x: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+        """Shapes: x ``(*B, n, F)``, alive ``(*B, n)`` bool -> ``(*B, n, 2 * hidden)``."""
+        hears = _teammates(alive).to(x.dtype)  # (*B, n, n)
+        count = hears.sum(-1, keepdim=True).clamp(min=1.0)
+        heard = (hears / count) @ self.message(x)  # (*B, n, hidden)
+        out = torch.tanh(torch.cat([self.own(x), heard], dim=-1))
+        return out * alive.unsqueeze(-1)
+
+
+class AttentionCommunication(nn.Module):
+    """TarMAC's channel: own features beside an attention-weighted sum of live
+    teammates' messages (one head, scaled dot product).
+
+    ``out_i = tanh([W_own x_i, sum_j softmax_j(q_i . k_j / sqrt(h)) v_j])``
+    over live ``j != i``.
+    """
+
+    def __init__(self, in_features: int, hidden: int):
+        super().__init__()
+        self.hidden = hidden
+        self.own = nn.Linear(in_features, hidden)
+        self.query = nn.Linear(in_features, hidden)
+        self.key = nn.Linear(in_features, hidden)
+        self.value = nn.Linear(in_features, hidden)
+
+    def forward(self, x: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+        """Shapes: x ``(*B, n, F)``, alive ``(*B, n)`` bool -> ``(*B, n, 2 * hidden)``."""
+        hears = _teammates(alive)  # (*B, n, n)
+        scores = self.query(x) @ self.key(x).transpose(-1, -2) / self.hidden**0.5
+        scores = scores.masked_fill(~hears, float("-inf"))
+        # A row with nobody to hear is all -inf; its weights become 0, not NaN.
+        weights = torch.softmax(scores, dim=-1).nan_to_num(0.0)
+        heard = weights @ self.value(x)  # (*B, n, hidden)
+        out = torch.tanh(torch.cat([self.own(x), heard], dim=-1))
         return out * alive.unsqueeze(-1)

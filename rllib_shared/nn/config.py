@@ -21,8 +21,9 @@ class BiCNetConfig:
     """
 
     comm: str = "bilstm"
-    """Communication across the agent axis: "bilstm" (BiCNet), "bigru", or
-    "none" (no communication: an independent shared MLP, the ablation)."""
+    """Communication across the agent axis: "bilstm" (BiCNet), "bigru", "mean"
+    (CommNet), "attention" (TarMAC), or "none" (no communication: an
+    independent shared MLP, the ablation)."""
     encoder_hidden: tuple[int, ...] = (64,)
     """Sizes of the per-agent dense layers before communication."""
     comm_hidden: int = 64
