@@ -78,3 +78,89 @@ def write_gif(frames: list[np.ndarray], path: str | Path, *, fps: int = 10) -> P
     images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in frames]
     images[0].save(path, save_all=True, append_images=images[1:], duration=1000 // fps, loop=0)
     return path
+
+
+class HearsOtherEpisodes:
+    """A team policy whose agents hear their teammates from other episodes.
+
+    Each agent acts on its own observation beside teammates' observations
+    drawn at random from ``donors`` (recorded in other episodes), so whatever
+    the channel carries about *this* episode is gone while its inputs stay
+    in distribution. The policy runs once per agent per step. A policy that
+    does not communicate acts exactly as before.
+
+    Args:
+        policy: ``{agent: obs} -> {agent: action}``, deterministic.
+        donors: ``{agent: [observations]}`` from other episodes.
+    """
+
+    def __init__(self, policy: Callable, donors: Mapping[Any, list], *, seed: int = 0):
+        self.policy = policy
+        self.donors = {agent: list(observations) for agent, observations in donors.items()}
+        self.rng = np.random.default_rng(seed)
+
+    def _donor(self, agent: Any) -> Any:
+        pool = self.donors[agent]
+        return pool[int(self.rng.integers(len(pool)))]
+
+    def __call__(self, observations: Mapping[Any, Any]) -> dict:
+        actions = {}
+        for agent, own in observations.items():
+            heard = {a: own if a == agent else self._donor(a) for a in observations}
+            actions[agent] = self.policy(heard)[agent]
+        return actions
+
+
+def record_observations(
+    policy: Callable, env_name: str, env_config: Mapping[str, Any] | None = None, *, episodes: int, seed: int
+) -> dict[Any, list]:
+    """Every agent's observations over ``episodes`` episodes played by ``policy``."""
+    recorded: dict[Any, list] = {}
+
+    def recording(observations):
+        for agent, obs in observations.items():
+            recorded.setdefault(agent, []).append(obs)
+        return policy(observations)
+
+    evaluate(recording, env_name, env_config, episodes=episodes, seed=seed)
+    return recorded
+
+
+@dataclasses.dataclass
+class MessageAblation:
+    """Team returns with the channel intact and with teammates heard from other episodes."""
+
+    intact: EvaluationResult
+    ablated: EvaluationResult
+
+    @property
+    def drop(self) -> float:
+        """How much team return the channel is worth (> 0: it carries information)."""
+        return self.intact.team_return - self.ablated.team_return
+
+    def summary(self) -> str:
+        return (
+            f"team return {self.intact.team_return:.3f} with messages, "
+            f"{self.ablated.team_return:.3f} with teammates heard from other episodes "
+            f"(drop {self.drop:.3f}, {self.intact.episodes} episodes)"
+        )
+
+
+def message_ablation(
+    policy: Callable,
+    env_name: str,
+    env_config: Mapping[str, Any] | None = None,
+    *,
+    episodes: int = 20,
+    seed: int = 0,
+) -> MessageAblation:
+    """Plays the same ``episodes`` (same seeds) twice: as trained, and with every
+    agent hearing teammates' observations from other episodes
+    (:class:`HearsOtherEpisodes`; the donor episodes use other seeds)."""
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    donors = record_observations(policy, env_name, env_config, episodes=episodes, seed=seed + 100_000)
+    intact = evaluate(policy, env_name, env_config, episodes=episodes, seed=seed)
+    ablated = evaluate(HearsOtherEpisodes(policy, donors, seed=seed), env_name, env_config,
+                       episodes=episodes, seed=seed)
+    return MessageAblation(intact, ablated)

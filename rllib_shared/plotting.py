@@ -47,16 +47,20 @@ def plot_learning_curve(
 
 
 def plot_comparison(
-    panels: Mapping[str, Mapping[str, tuple[Sequence[float], Sequence[float]]]],
+    panels: Mapping[str, Mapping[str, tuple[Sequence[float], ...]]],
     path: str | Path,
 ) -> Path:
-    """One panel per task, one line per method: ``{task: {method: (steps, returns)}}``."""
+    """One panel per task, one line per method: ``{task: {method: (steps, returns)}}``;
+    a curve ``(steps, returns, low, high)`` also shades the band between low and high
+    (e.g. the spread over seeds)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
     for ax, (task, curves) in zip(axes[0], panels.items(), strict=True):
-        for method, (steps, returns) in curves.items():
-            ax.plot(steps, returns, label=method)
+        for method, (steps, returns, *band) in curves.items():
+            (line,) = ax.plot(steps, returns, label=method)
+            if band:
+                ax.fill_between(steps, *band, color=line.get_color(), alpha=0.2)
         ax.set(title=task, xlabel="env steps", ylabel="team return")
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")

@@ -14,6 +14,7 @@ ENV_CASES = {
     "simple_spread_discrete": ("simple_spread_v3", {"N": 3}),
     "simple_spread_continuous": ("simple_spread_v3", {"N": 2, "continuous_actions": True}),
     "simple_reference": ("simple_reference_v3", {}),
+    "pursuit": ("pursuit_v5", {"n_pursuers": 3, "n_evaders": 4, "x_size": 8, "y_size": 8}),
     "guessing_sum_continuous": ("guessing_sum_v0", {"n_agents": 4}),
     "guessing_sum_discrete": ("guessing_sum_v0", {"n_agents": 2, "continuous": False}),
     "generic": ("pettingzoo", {"pettingzoo_env": "mpe2.simple_spread_v3", "N": 2}),

@@ -80,6 +80,7 @@ def _guessing_sum(env_config: Mapping) -> ParallelEnv:
 PETTINGZOO_ENVS: dict[str, Callable[[Mapping], ParallelEnv]] = {
     "simple_spread_v3": functools.partial(_pettingzoo_module_env, "mpe2.simple_spread_v3"),
     "simple_reference_v3": functools.partial(_pettingzoo_module_env, "mpe2.simple_reference_v3"),
+    "pursuit_v5": functools.partial(_pettingzoo_module_env, "pettingzoo.sisl.pursuit_v5"),
     "guessing_sum_v0": _guessing_sum,
     "pettingzoo": _generic_env,
 }
