@@ -316,3 +316,8 @@ def test_team_reward_trains(ray_session):
     config = rllib_shared.build_config({**TINY_BICNET, "team_reward": "sum"})
     assert config["learner_config_dict"]["team_reward"] == "sum"
     assert_trained(train_twice(config), ("shared",))
+
+
+def test_normalize_obs_is_refused_with_one_clear_error():
+    with pytest.raises(rllib_shared.ConfigError, match="model.normalize_obs is not supported by algo BiCNet"):
+        rllib_shared.build_config({**TINY_BICNET, "model": {"normalize_obs": True}})

@@ -177,3 +177,43 @@ def test_config_rejects_unknown_keys_with_suggestion():
         BiCNetConfig.from_dict({"comm": "lstm"})
     with pytest.raises(ValueError, match="positive ints"):
         BiCNetConfig.from_dict({"encoder_hidden": [0]})
+
+
+def test_running_norm_equals_the_statistics_of_all_live_rows_seen():
+    from rllib_shared.nn.normalization import RunningNorm
+
+    torch.manual_seed(3)
+    norm = RunningNorm(F)
+    seen = []
+    for size in (5, 1, 12):
+        x = torch.randn(size, 4, F) * 3 + 2
+        alive = torch.rand(size, 4) > 0.4
+        out = norm(x, alive, update=True)
+        seen.append(x[alive])
+        assert (out[~alive] == 0).all() and out.abs().max() <= norm.clip
+    rows = torch.cat(seen).double()
+    torch.testing.assert_close(norm.mean.double(), rows.mean(0), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(norm.var.double(), rows.var(0, unbiased=False), rtol=1e-4, atol=1e-5)
+    assert int(norm.count) == rows.shape[0]
+    assert {"input_norm.mean", "input_norm.var", "input_norm.count"} <= set(
+        BiCNetActorCritic(in_features=F, action_features=A, normalize_input=True).state_dict())
+
+
+def test_normalized_actor_critic_updates_statistics_only_in_training_passes():
+    net = BiCNetActorCritic(in_features=F, action_features=A, normalize_input=True)
+    x = torch.randn(6, 3, F) * 4 + 1
+    alive = alive_like(x)
+    net(x, alive)
+    with torch.no_grad():
+        net.forward_train(x, alive)
+    net.value_features(x, alive)
+    assert int(net.input_norm.count) == 0
+    pi, features = net.forward_train(x, alive)
+    assert int(net.input_norm.count) == 18
+    (pi.pow(2).sum() + net.value(features).pow(2).sum()).backward()
+    assert all(p.grad is not None for p in net.parameters())
+
+
+def test_boolean_model_options_refuse_strings():
+    with pytest.raises(ValueError, match=r"model.normalize_obs must be true or false \(unquoted\), got 'false'"):
+        BiCNetConfig.from_dict({"normalize_obs": "false"})

@@ -217,3 +217,21 @@ def test_magent2_battle_config_trains_two_groups_on_a_small_map(tmp_path):
     user.pop("stop")
     result = run("PPO", build_config(user), tmp_path).last_result
     check_result(result, 4, policies=("red", "blue"))
+
+
+@pytest.mark.parametrize("comm", ["mean", "attention"])
+def test_new_options_train_and_env_runners_act_on_the_learners_statistics(comm):
+    """The order-free channels, team rewards and observation normalisation in real PPO:
+    the statistics grow in the learner and reach the env runner with the weights."""
+    algo = build_local(tiny("simple_spread_v3", {"N": 3, "max_cycles": 10}, team_reward="mean",
+                            model={**TINY_MODEL, "comm": comm, "normalize_obs": True}))
+    try:
+        result = algo.train()
+        check_result(result, 3)
+        learned = learner_module(algo).net.input_norm
+        acting = algo.env_runner.module["shared"].net.input_norm
+        assert int(learned.count) > 0
+        torch.testing.assert_close(acting.mean, learned.mean)
+        assert int(acting.count) == int(learned.count)
+    finally:
+        algo.stop()

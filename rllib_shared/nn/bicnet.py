@@ -16,6 +16,7 @@ from torch import nn
 
 from rllib_shared.errors import check_choice
 from rllib_shared.nn.communication import AgentCommunication
+from rllib_shared.nn.normalization import RunningNorm
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "silu": nn.SiLU}
 
@@ -159,8 +160,10 @@ class BiCNetActorCritic(nn.Module):
         comm: str = "bilstm",
         activation: str = "tanh",
         skip_input: bool = True,
+        normalize_input: bool = False,
     ):
         super().__init__()
+        self.input_norm = RunningNorm(in_features) if normalize_input else None
         trunk_kwargs = dict(
             in_features=in_features,
             encoder_hidden=encoder_hidden,
@@ -180,8 +183,12 @@ class BiCNetActorCritic(nn.Module):
             self.pi_head[-1].weight.mul_(0.01)
             self.pi_head[-1].bias.zero_()
 
+    def _normalized(self, x: torch.Tensor, alive: torch.Tensor, *, update: bool = False) -> torch.Tensor:
+        return x if self.input_norm is None else self.input_norm(x, alive, update=update)
+
     def forward(self, x: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
         """Policy only. Shapes: x ``(*B, n, F)``, alive ``(*B, n)`` -> ``(*B, n, action_features)``."""
+        x = self._normalized(x, alive)
         return self.pi_head(self.pi_trunk(x, alive))
 
     def forward_train(
@@ -190,14 +197,18 @@ class BiCNetActorCritic(nn.Module):
         """Policy and value features in one pass.
 
         Shapes: x ``(*B, n, F)``, alive ``(*B, n)`` -> (``(*B, n, action_features)``,
-        ``(*B, n, D)``).
+        ``(*B, n, D)``). With ``normalize_input``, a pass with gradients
+        enabled (a training step) first adds ``x``'s live rows to the running
+        statistics.
         """
+        x = self._normalized(x, alive, update=torch.is_grad_enabled())
         trunk = self.pi_trunk(x, alive)
         features = trunk if self.share_trunk else self.vf_trunk(x, alive)
         return self.pi_head(trunk), features
 
     def value_features(self, x: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
         """Shapes: x ``(*B, n, F)``, alive ``(*B, n)`` -> ``(*B, n, D)``."""
+        x = self._normalized(x, alive)
         return (self.pi_trunk if self.share_trunk else self.vf_trunk)(x, alive)
 
     def value(self, features: torch.Tensor) -> torch.Tensor:

@@ -37,6 +37,10 @@ class BiCNetConfig:
     share_actor_critic: bool = False
     """One trunk for policy and value; the value reuses the trunk output of the
     same forward pass instead of running a second network."""
+    normalize_obs: bool = False
+    """Standardise every observation feature by running mean and variance of
+    the live agents' observations (updated in training passes, clipped to
+    [-5, 5]); PPO only."""
 
     def __post_init__(self):
         check_choice(self.comm, COMM_KINDS, "model.comm")
@@ -47,6 +51,11 @@ class BiCNetConfig:
                 raise ConfigError(f"model.{name} must be a list of positive ints, got {sizes!r}")
         if not (isinstance(self.comm_hidden, int) and self.comm_hidden > 0):
             raise ConfigError(f"model.comm_hidden must be a positive int, got {self.comm_hidden!r}")
+        for name in ("skip_input", "share_actor_critic", "normalize_obs"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(
+                    f"model.{name} must be true or false (unquoted), got {getattr(self, name)!r}"
+                )
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any] | None, *, where: str = "the model config") -> BiCNetConfig:
@@ -88,5 +97,6 @@ class BiCNetConfig:
             in_features=in_features,
             action_features=action_features,
             share_trunk=self.share_actor_critic,
+            normalize_input=self.normalize_obs,
             **self._net_kwargs(),
         )

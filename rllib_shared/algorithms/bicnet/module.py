@@ -49,6 +49,11 @@ def check_model(bicnet: BiCNetConfig) -> BiCNetConfig:
             "model.share_actor_critic does not apply to algo BiCNet: its critic reads the "
             "joint action, its actor does not; remove the key"
         )
+    if bicnet.normalize_obs:
+        raise ConfigError(
+            "model.normalize_obs is not supported by algo BiCNet yet (its actor, critic and "
+            "target networks would need one shared set of statistics); remove the key or use algo PPO"
+        )
     return bicnet
 
 
