@@ -15,11 +15,31 @@ newest checkpoint inside is used). No Ray session is started.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from rllib_shared import ConfigError
 from rllib_shared.evaluation import evaluate, message_ablation
 from rllib_shared.inference import find_checkpoint, load_policy, read_algorithm_config
+
+
+def check_args(args: argparse.Namespace) -> str | None:
+    """What is wrong with the arguments, before any episode is played (None: nothing)."""
+    if args.episodes < 1:
+        return f"--episodes must be at least 1, got {args.episodes}"
+    if args.ablate_messages and args.explore:
+        return "--ablate-messages compares greedy play; drop --explore"
+    if args.gif:
+        gif = Path(args.gif)
+        if gif.suffix.lower() != ".gif":
+            return f"--gif {args.gif!r} must end in .gif"
+        if gif.is_dir():
+            return f"--gif {args.gif!r} is a directory; give a file name such as {gif / 'team.gif'}"
+        existing = next((p for p in (gif.parent, *gif.parent.parents) if p.exists()), Path("."))
+        if not existing.is_dir() or not os.access(existing, os.W_OK):
+            return f"--gif {args.gif!r}: cannot write under {str(existing)!r}"
+    return None
 
 
 def main(argv=None) -> int:
@@ -32,8 +52,9 @@ def main(argv=None) -> int:
     parser.add_argument("--ablate-messages", action="store_true",
                         help="also play the episodes with teammates heard from other episodes")
     args = parser.parse_args(argv)
-    if args.ablate_messages and args.explore:
-        print("error: --ablate-messages compares greedy play; drop --explore", file=sys.stderr)
+    problem = check_args(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         checkpoint = find_checkpoint(args.checkpoint)

@@ -103,3 +103,17 @@ def test_train_names_the_error_file_of_a_failed_trial(tmp_path):
     assert train.returncode == 1, train.stderr[-3000:]
     error_file = re.search(r"^error: the trial failed; see (.+)$", train.stderr, re.M).group(1)
     assert "failing_env broke on purpose" in Path(error_file).read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--episodes", "0"], "--episodes must be at least 1, got 0"),
+    (["--episodes", "-3"], "--episodes must be at least 1, got -3"),
+    (["--gif", "team.png"], "must end in .gif"),
+    (["--gif", "{tmp}/a_file/team.gif"], "cannot write under"),
+    (["--explore", "--ablate-messages"], "compares greedy play"),
+])
+def test_evaluate_refuses_bad_arguments_before_playing(tmp_path, args, message):
+    (tmp_path / "a_file").write_text("not a directory")
+    evaluate = script("evaluate.py", tmp_path, *(a.format(tmp=tmp_path) for a in args))
+    assert evaluate.returncode == 2
+    assert evaluate.stderr.startswith("error: ") and message in evaluate.stderr
