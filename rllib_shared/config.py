@@ -214,11 +214,62 @@ def build_config(user_config: Mapping[str, Any]) -> dict[str, Any]:
     return BUILDERS[algo](env, spec, model, {**PLUGIN_DEFAULTS, **settings})
 
 
-def experiment_settings(user_config: Mapping[str, Any]) -> ExperimentSettings:
-    """The algorithm, stop criteria and checkpoint policy a user config asks for."""
-    stop = user_config.get("stop") or {}
+STOP_KEYS = (
+    "training_iteration",
+    "num_env_steps_sampled_lifetime",
+    "time_total_s",
+    "time_since_restore",
+    "iterations_since_restore",
+)
+"""Top-level result metrics a ``stop`` criterion may name."""
+ENV_RUNNER_STOP_KEYS = (
+    "episode_return_mean",
+    "episode_return_max",
+    "episode_return_min",
+    "episode_len_mean",
+    "episode_len_max",
+    "episode_len_min",
+    "num_episodes",
+    "num_episodes_lifetime",
+    "num_env_steps_sampled",
+    "num_env_steps_sampled_lifetime",
+)
+"""Metrics under ``env_runners/`` a ``stop`` criterion may name (besides
+``pettingzoo_agent_returns_mean/<agent>``)."""
+
+
+def check_stop(stop: Any) -> dict[str, float]:
+    """The ``stop`` section, checked: known metric names, numbers as values.
+
+    Tune ignores a criterion whose metric never appears, so a misspelt key
+    would train forever; nested metrics use Tune's ``a/b`` spelling.
+
+    >>> check_stop({"training_iteration": 5, "env_runners/episode_return_mean": -10})
+    {'training_iteration': 5, 'env_runners/episode_return_mean': -10}
+    """
     if not isinstance(stop, Mapping):
         raise ConfigError(f"'stop' must be a dict such as {{training_iteration: 50}}, got {stop!r}")
+    for key, value in stop.items():
+        key = str(key)
+        section, _, leaf = key.partition("/")
+        if section == "env_runners" and leaf:
+            if leaf not in ENV_RUNNER_STOP_KEYS and not leaf.startswith("pettingzoo_agent_returns_mean/"):
+                raise ConfigError(unknown_key_message(leaf, ENV_RUNNER_STOP_KEYS, "the stop metrics under env_runners/"))
+        elif section not in ("learners", "evaluation") or not leaf:
+            if key not in STOP_KEYS:
+                raise ConfigError(
+                    unknown_key_message(key, [*STOP_KEYS, "env_runners/episode_return_mean"], "'stop'")
+                    + " (Tune never stops on a metric it does not see)"
+                )
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            hint = " (YAML reads '2e2' as text: write 200 or 2.0e+2)" if isinstance(value, str) else ""
+            raise ConfigError(f"stop.{key} must be a number, got {value!r}{hint}")
+    return dict(stop)
+
+
+def experiment_settings(user_config: Mapping[str, Any]) -> ExperimentSettings:
+    """The algorithm, stop criteria and checkpoint policy a user config asks for."""
+    stop = check_stop(user_config.get("stop") or {})
     return ExperimentSettings(
         algo=user_config.get("algo", "PPO"),
         stop=dict(stop),

@@ -69,6 +69,12 @@ ERRORS = [
     ({**BASE, "model": {"hidden": 3}}, "unknown key 'hidden' in the model config"),
     ({**BASE, "env_config": {"agents": 3}}, "unknown key 'agents' in env_config of guessing_sum_v0; did you mean 'n_agents'"),
     ({**BASE, "stop": 10}, "'stop' must be a dict"),
+    ({**BASE, "stop": {"training_iterations": 5}}, "unknown key 'training_iterations' in 'stop'; did you mean "
+     "'training_iteration'.*never stops"),
+    ({**BASE, "stop": {"env_runners/episode_reward_mean": 5}}, "did you mean 'episode_return_mean'"),
+    ({**BASE, "stop": {"num_env_steps_sampled_lifetime": "2e2"}}, "stop.num_env_steps_sampled_lifetime must be a "
+     "number, got '2e2' \\(YAML reads"),
+    ({**BASE, "stop": {"training_iteration": True}}, "stop.training_iteration must be a number"),
     ({**BASE, "checkpoint": {"every": 3}}, "unknown key 'every' in the checkpoint section"),
     ({**BASE, "checkpoint": {"frequency": -1}}, "checkpoint.frequency must be an int >= 0"),
     ({**BASE, "checkpoint": {"num_to_keep": 0}}, "checkpoint.num_to_keep must be an int >= 1"),
