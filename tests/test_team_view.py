@@ -55,3 +55,26 @@ def test_split_and_select_self():
 def test_unsupported_observation_space_is_named():
     with pytest.raises(ConfigError, match="agent 'a_0'.*FlattenObservation"):
         TeamLayout.from_spaces({"a_0": gym.spaces.Dict({"x": gym.spaces.Discrete(2)})})
+
+
+def test_uint8_image_observations_are_scaled_to_unit_range():
+    layout = TeamLayout.from_spaces({"cam_0": gym.spaces.Box(0, 255, (2, 2), np.uint8)})
+    team = layout.encode_team({"cam_0": np.array([[0, 255], [51, 102]], np.uint8)})
+    np.testing.assert_allclose(team[0, :4], [0.0, 1.0, 0.2, 0.4])
+
+
+@pytest.mark.parametrize("obs, message", [
+    (7, "observation 7 is outside its space Discrete"),
+    (-1, "observation -1 is outside its space Discrete"),
+])
+def test_discrete_observations_out_of_range_are_refused(obs, message):
+    layout = TeamLayout.from_spaces({"a_0": gym.spaces.Discrete(3), "a_1": gym.spaces.Discrete(3)})
+    with pytest.raises(ConfigError, match=message):
+        layout.encode_team({"a_0": 1, "a_1": obs})
+
+
+@pytest.mark.parametrize("shape", [(1,), (4,), (2, 3)])
+def test_box_observations_of_the_wrong_size_are_refused(shape):
+    layout = TeamLayout.from_spaces({"a_0": gym.spaces.Box(-1, 1, (2,))})
+    with pytest.raises(ConfigError, match=r"agent 'a_0': observation of shape .* does not fit its space Box"):
+        layout.encode({"a_0": np.zeros(shape)})

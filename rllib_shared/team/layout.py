@@ -1,7 +1,8 @@
 """The team array: a group's observations as one ``(n_agents, features + 2)`` array.
 
 Row ``k`` holds agent ``k``'s flattened observation (zero-padded to the
-widest agent), then an *alive* flag and an *is-self* flag. Agent ``k`` is the
+widest agent; ``uint8`` image observations scaled from 0..255 to 0..1), then
+an *alive* flag and an *is-self* flag. Agent ``k`` is the
 k-th agent in natural sort order, so the agent axis is stable however RLlib
 orders its dicts. Two views of it:
 
@@ -100,9 +101,18 @@ class TeamLayout:
                 continue
             obs = observations[agent]
             if isinstance(space, gym.spaces.Discrete):
-                team[k, int(obs) - int(space.start)] = 1.0
+                index = int(obs) - int(space.start)
+                if not 0 <= index < int(space.n):
+                    raise ConfigError(f"agent {agent!r}: observation {obs!r} is outside its space {space}")
+                team[k, index] = 1.0
             else:
                 flat = np.asarray(obs, np.float32).reshape(-1)
+                if flat.shape[0] != flat_dim(space):
+                    raise ConfigError(
+                        f"agent {agent!r}: observation of shape {np.shape(obs)} does not fit its space {space}"
+                    )
+                if space.dtype == np.uint8:  # image frames: 0..255 -> 0..1
+                    flat = flat / 255.0
                 team[k, : flat.shape[0]] = flat
             team[k, ALIVE] = 1.0
         return team
