@@ -7,7 +7,7 @@ with Ray Tune.
 from rllib_shared.algorithms import register_algorithm
 from rllib_shared.config import build_config, experiment_settings, load_yaml
 from rllib_shared.envs import ENV_NAMES, register_envs
-from rllib_shared.errors import ConfigError
+from rllib_shared.errors import ConfigError, ObservationError
 from rllib_shared.inference import load_policy
 from rllib_shared.policy_mapping import SHARED_POLICY_ID, map_to_shared_policy
 
@@ -18,6 +18,7 @@ __all__ = [
     "ENV_NAMES",
     "SHARED_POLICY_ID",
     "ConfigError",
+    "ObservationError",
     "build_config",
     "experiment_settings",
     "load_policy",

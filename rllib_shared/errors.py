@@ -13,6 +13,10 @@ class ConfigError(ValueError):
     """A user-supplied setting is wrong; the message says which and how to fix it."""
 
 
+class ObservationError(ValueError):
+    """An env gave an observation the network cannot use (NaN or inf)."""
+
+
 def closest(name: str, choices: Iterable[str]) -> str | None:
     """Returns the choice most similar to ``name``, or None if nothing is close.
 

@@ -118,3 +118,17 @@ def test_guessing_sum_rewards_measure_the_error():
     assert rewards["agent_0"] == pytest.approx(0.0, abs=1e-6)
     assert rewards["agent_1"] == pytest.approx(-0.5)
     assert rewards["agent_2"] == pytest.approx(-abs(total) / 3)
+
+
+def test_nan_observations_are_refused_naming_env_agent_and_step():
+    from failing_env import FailingEnv
+
+    from rllib_shared.errors import ObservationError
+
+    env = PettingZooEnv(FailingEnv("nan"))
+    env.reset(seed=0)
+    for _ in range(2):
+        env.step({"agent_0": 0, "agent_1": 1})
+    with pytest.raises(ObservationError, match="env 'failing_v0' gave agent 'agent_1' an observation with NaN or "
+                                               "inf at step 3"):
+        env.step({"agent_0": 0, "agent_1": 1})

@@ -91,18 +91,22 @@ def test_throughput_benchmark_prints_every_method_and_the_battle_line():
     assert re.search(r"battle_v4 \(4 agents\).* \d+ env steps/s, .*peak memory \d+\.\d\d GB", bench.stdout)
 
 
-def test_train_names_the_error_file_of_a_failed_trial(tmp_path):
+@pytest.mark.parametrize("breaks_with, message", [
+    ("error", "failing_env broke on purpose"),
+    ("nan", "env 'failing_v0' gave agent 'agent_1' an observation with NaN or inf at step 3 of the episode"),
+])
+def test_train_names_the_error_file_of_a_failed_trial(tmp_path, breaks_with, message):
     import os
 
     config = tmp_path / "failing.yaml"
-    config.write_text(yaml.safe_dump(tiny("pettingzoo", {"pettingzoo_env": "failing_env"})))
+    config.write_text(yaml.safe_dump(tiny("pettingzoo", {"pettingzoo_env": "failing_env", "breaks_with": breaks_with})))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
     train = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), str(config), "--stop-iters", "1",
                             "--max-failures", "0", "--storage-path", str(tmp_path / "results")],
                            capture_output=True, text=True, timeout=300, env=env)
     assert train.returncode == 1, train.stderr[-3000:]
     error_file = re.search(r"^error: the trial failed; see (.+)$", train.stderr, re.M).group(1)
-    assert "failing_env broke on purpose" in Path(error_file).read_text()
+    assert message in Path(error_file).read_text()
 
 
 @pytest.mark.parametrize("args, message", [

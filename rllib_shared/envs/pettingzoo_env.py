@@ -13,11 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils.conversions import aec_to_parallel
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
-from rllib_shared.errors import ConfigError
+from rllib_shared.errors import ConfigError, ObservationError
 from rllib_shared.team.groups import natural_sorted
 
 
@@ -63,15 +64,32 @@ class PettingZooEnv(MultiAgentEnv):
         self.action_space = gym.spaces.Dict(self.action_spaces)
         self.render_mode = getattr(self.par_env, "render_mode", None)
         self.metadata = getattr(self.par_env, "metadata", {})
+        self.episode_step = 0
+
+    def _checked(self, observations: dict) -> dict:
+        """Refuses NaN and inf in observations: they would end in NaN weights or
+        a deep torch error much later."""
+        for agent, obs in observations.items():
+            values = np.asarray(obs)
+            if values.dtype.kind in "fc" and not np.isfinite(values).all():
+                raise ObservationError(
+                    f"env {self.metadata.get('name', type(self.par_env).__name__)!r} gave agent "
+                    f"{agent!r} an observation with NaN or inf at step {self.episode_step} of the "
+                    "episode; fix the env (or wrap it to clean its observations)"
+                )
+        return observations
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         # PettingZoo re-seeds only when a seed is given: keep that contract.
         obs, infos = self.par_env.reset(seed=seed, options=options)
         self.agents = natural_sorted(self.par_env.agents)
-        return obs, infos or {}
+        self.episode_step = 0
+        return self._checked(obs), infos or {}
 
     def step(self, action_dict: dict):
         obs, rewards, terminateds, truncateds, infos = self.par_env.step(action_dict)
+        self.episode_step += 1
+        self._checked(obs)
         self.agents = natural_sorted(self.par_env.agents)
         episode_over = not self.par_env.agents
         all_terminated = episode_over and all(terminateds.values())
