@@ -90,3 +90,15 @@ def test_group_policies_share_a_network_only_between_matching_groups():
         rllib_shared.build_config({**base, "groups": uneven, "group_policies": {"a": "x", "b": "x"}})
     with pytest.raises(rllib_shared.ConfigError, match=r"names groups \['c'\] the env does not have"):
         rllib_shared.build_config({**base, "groups": two, "group_policies": {"c": "x"}})
+
+
+def test_box_actions_with_different_bounds_are_one_group_error():
+    """One joint action cannot hold per-agent bounds: refused at config time
+    rather than acting with agent 0's bounds for everyone."""
+    import gymnasium as gym
+
+    from rllib_shared.errors import ConfigError
+    from rllib_shared.team.actions import TeamActions
+
+    with pytest.raises(ConfigError, match="group 'team' mixes action spaces"):
+        TeamActions.of_group("team", ["a_0", "a_1"], [gym.spaces.Box(-1, 1, (2,)), gym.spaces.Box(-2, 2, (2,))])
