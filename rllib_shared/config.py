@@ -300,7 +300,13 @@ def apply_overrides(user_config: Mapping[str, Any], overrides: list[str]) -> dic
             node = node.setdefault(section, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"cannot set {key!r}: {section!r} is not a section")
-        node[leaf] = yaml.safe_load(raw)
+        try:
+            node[leaf] = yaml.safe_load(raw)
+        except yaml.YAMLError as e:
+            raise ConfigError(
+                f"override {item!r}: the value {raw!r} is not valid YAML ({' '.join(str(e).split())}); "
+                "a list is written [1, 2], a dict {a: 1}"
+            ) from None
     return result
 
 
@@ -311,7 +317,10 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
-    values = yaml.safe_load(path.read_text())
+    try:
+        values = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {' '.join(str(e).split())}") from None
     if not isinstance(values, dict):
         raise ConfigError(f"{path} must hold a mapping of config keys, got {type(values).__name__}")
     return values

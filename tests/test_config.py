@@ -126,3 +126,14 @@ def test_load_yaml_errors(tmp_path):
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="mapping"):
         load_yaml(tmp_path / "list.yaml")
+
+
+def test_yaml_syntax_errors_name_the_file_and_the_override(tmp_path):
+    from rllib_shared.config import apply_overrides, load_yaml
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("env: guessing_sum_v0\nmodel: {comm: bilstm\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml is not valid YAML: .*line"):
+        load_yaml(bad)
+    with pytest.raises(ConfigError, match=r"override 'model.encoder_hidden=\[64': the value .* is not valid YAML"):
+        apply_overrides({}, ["model.encoder_hidden=[64"])
