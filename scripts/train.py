@@ -13,6 +13,7 @@ and says where they are.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -47,21 +48,43 @@ def parse_args(argv=None) -> argparse.Namespace:
                                           "and ship rllib_shared to its workers")
     parser.add_argument("--resume", action="store_true",
                         help="continue the stopped experiment NAME from its last checkpoint")
+    parser.add_argument("--num-cpus", type=int,
+                        help="logical CPUs of the local Ray instance (default: this machine's cores, "
+                             "raised to what the run needs so it cannot wait forever)")
     parser.add_argument("--max-failures", type=int, default=2,
                         help="restart a failed trial from its last checkpoint this often (default 2)")
     return parser.parse_args(argv)
 
 
-def connect(address: str | None) -> None:
-    """Joins an existing cluster; every worker there gets this rllib_shared."""
+def required_cpus(algo: str, config: dict) -> int:
+    """Logical CPUs Tune reserves for one trial of ``algo`` with ``config``."""
+    from ray.tune.registry import get_trainable_cls
+
+    return int(math.ceil(get_trainable_cls(algo).default_resource_request(config).required_resources["CPU"]))
+
+
+def connect(address: str | None, *, num_cpus: int | None, needed: int) -> None:
+    """Starts a local Ray instance with at least ``needed`` logical CPUs, or joins
+    an existing cluster (every worker there gets this rllib_shared) and warns
+    when it has fewer CPUs than the run needs."""
     if address is None:
-        return  # tune.run starts a local Ray instance
+        cores = num_cpus or os.cpu_count() or 1
+        if cores < needed:
+            print(f"note: this run needs {needed} logical CPUs (the algorithm plus its env runners "
+                  f"and learners); starting Ray with {needed} on {cores} core(s), so they share them",
+                  flush=True)
+        ray.init(num_cpus=max(cores, needed), include_dashboard=False)
+        return
     if "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ:
         # Inside a Ray job the job's working_dir already ships the package.
         ray.init(address=address)
-        return
-    package_dir = str(Path(rllib_shared.__file__).resolve().parent)
-    ray.init(address=address, runtime_env={"py_modules": [package_dir]})
+    else:
+        package_dir = str(Path(rllib_shared.__file__).resolve().parent)
+        ray.init(address=address, runtime_env={"py_modules": [package_dir]})
+    available = int(ray.cluster_resources().get("CPU", 0))
+    if available < needed:
+        print(f"warning: the cluster has {available} CPUs but this run needs {needed}; Tune will wait "
+              "until it has them: lower num_env_runners or add nodes", file=sys.stderr, flush=True)
 
 
 def reached(stop: dict, result: dict | None) -> bool:
@@ -109,7 +132,7 @@ def main(argv=None) -> int:
         # every path resolved by now, so leave it.
         Path(storage).mkdir(parents=True, exist_ok=True)
         os.chdir(storage)
-    connect(args.address)
+    connect(args.address, num_cpus=args.num_cpus, needed=required_cpus(settings.algo, config))
     verb = "resuming" if args.resume else "training"
     print(f"{verb} {settings.algo} on {config['env']} until {stop}; results in {experiment_dir}",
           flush=True)

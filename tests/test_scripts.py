@@ -121,3 +121,16 @@ def test_evaluate_refuses_bad_arguments_before_playing(tmp_path, args, message):
     evaluate = script("evaluate.py", tmp_path, *(a.format(tmp=tmp_path) for a in args))
     assert evaluate.returncode == 2
     assert evaluate.stderr.startswith("error: ") and message in evaluate.stderr
+
+
+def test_train_gives_ray_the_cpus_an_appo_run_needs(tmp_path):
+    """APPO asks for 4 logical CPUs (algorithm, learner, 2 env runners): on fewer
+    cores Tune used to wait forever; train.py starts Ray with enough."""
+    user = tiny("guessing_sum_v0", {"n_agents": 3}, algo="APPO")
+    del user["num_epochs"], user["minibatch_size"], user["num_env_runners"]
+    config = tmp_path / "appo.yaml"
+    config.write_text(yaml.safe_dump(user))
+    train = script("train.py", config, "--stop-iters", 1, "--num-cpus", 1, "--storage-path", tmp_path / "results")
+    assert train.returncode == 0, train.stderr[-3000:]
+    assert "note: this run needs 4 logical CPUs" in train.stdout
+    assert re.search(r"iter +1 \| env steps", train.stdout)
