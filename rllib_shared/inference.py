@@ -116,9 +116,24 @@ class TeamPolicy:
             raise ConfigError(f"the checkpoint has no module for policies {missing}")
         self.normalize_actions = normalize_actions
         self.clip_actions = clip_actions
+        self._known = set(self.agents)
+
+    @property
+    def agents(self) -> list:
+        """The PettingZoo agents this policy plays."""
+        if self.groups is None:
+            return list(self.layout.agents)
+        return [agent for group in self.groups.values() for agent in group.agents]
 
     def _inputs(self, observations: Mapping[Any, Any]) -> dict[Any, np.ndarray]:
-        """``{RLlib agent: module input}`` for the agents present."""
+        """``{RLlib agent: module input}`` for the agents present (absent agents are dead)."""
+        if not isinstance(observations, Mapping):
+            raise ConfigError(f"a team policy takes {{agent: observation}}, got {type(observations).__name__}")
+        unknown = [a for a in observations if a not in self._known]
+        if unknown:
+            raise ConfigError(
+                f"observations for unknown agents {unknown}; this policy plays {self.agents}"
+            )
         if self.groups is None:
             return self.layout.encode(observations)
         return {

@@ -63,24 +63,27 @@ def required_cpus(algo: str, config: dict) -> int:
     return int(math.ceil(get_trainable_cls(algo).default_resource_request(config).required_resources["CPU"]))
 
 
-def connect(address: str | None, *, num_cpus: int | None, needed: int) -> None:
+def connect(address: str | None, *, num_cpus: int | None, needed: int, seed: int | None) -> None:
     """Starts a local Ray instance with at least ``needed`` logical CPUs, or joins
     an existing cluster (every worker there gets this rllib_shared) and warns
-    when it has fewer CPUs than the run needs."""
+    when it has fewer CPUs than the run needs. With a ``seed``, every worker's
+    ``PYTHONHASHSEED`` is fixed too: set and dict-of-set orders inside RLlib
+    then repeat, which RLlib's own seeding does not cover."""
+    env_vars = {"PYTHONHASHSEED": str(seed)} if seed is not None else {}
     if address is None:
         cores = num_cpus or os.cpu_count() or 1
         if cores < needed:
             print(f"note: this run needs {needed} logical CPUs (the algorithm plus its env runners "
                   f"and learners); starting Ray with {needed} on {cores} core(s), so they share them",
                   flush=True)
-        ray.init(num_cpus=max(cores, needed), include_dashboard=False)
+        ray.init(num_cpus=max(cores, needed), include_dashboard=False, runtime_env={"env_vars": env_vars})
         return
     if "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ:
         # Inside a Ray job the job's working_dir already ships the package.
         ray.init(address=address)
     else:
         package_dir = str(Path(rllib_shared.__file__).resolve().parent)
-        ray.init(address=address, runtime_env={"py_modules": [package_dir]})
+        ray.init(address=address, runtime_env={"py_modules": [package_dir], "env_vars": env_vars})
     available = int(ray.cluster_resources().get("CPU", 0))
     if available < needed:
         print(f"warning: the cluster has {available} CPUs but this run needs {needed}; Tune will wait "
@@ -132,7 +135,8 @@ def main(argv=None) -> int:
         # every path resolved by now, so leave it.
         Path(storage).mkdir(parents=True, exist_ok=True)
         os.chdir(storage)
-    connect(args.address, num_cpus=args.num_cpus, needed=required_cpus(settings.algo, config))
+    connect(args.address, num_cpus=args.num_cpus, needed=required_cpus(settings.algo, config),
+            seed=config.get("seed"))
     verb = "resuming" if args.resume else "training"
     print(f"{verb} {settings.algo} on {config['env']} until {stop}; results in {experiment_dir}",
           flush=True)

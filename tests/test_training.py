@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from conftest import TINY_MODEL, tiny
@@ -197,6 +198,11 @@ def test_checkpoint_evaluate_and_load_policy_round_trip(tmp_path):
         load_policy(stale)
 
     actions = policy(obs)
+    # Input the checkpoint's spaces do not allow is refused, never silently reshaped.
+    with pytest.raises(rllib_shared.ConfigError, match=r"unknown agents \['agent_9'\]; this policy plays"):
+        policy({**obs, "agent_9": obs["agent_0"]})
+    with pytest.raises(rllib_shared.ConfigError, match="observation of shape \\(3,\\) does not fit its space"):
+        policy({"agent_0": np.zeros(3, np.float32)})  # the team row's width, flags included
     space = env.action_space("agent_0")
     assert set(actions) == set(obs) and all(space.contains(a) for a in actions.values())
     result = evaluate(policy, "guessing_sum_v0", {"n_agents": 3}, episodes=2, gif=tmp_path / "team.gif")

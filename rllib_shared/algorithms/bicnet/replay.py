@@ -4,11 +4,13 @@ One RLlib agent of the team layout is a whole group, so RLlib's multi-agent
 episode buffers keep every transition of a group whole. The per-agent
 rewards and dones live in the infos, which RLlib's buffers drop unless
 ``sample(include_infos=True)``; DQN's training loop, which BiCNet reuses,
-never asks for them.
+never asks for them. A ``seed`` (algo BiCNet passes the run's) makes the
+sampling reproducible; RLlib's buffers draw from an unseeded generator.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from ray.rllib.utils.replay_buffers.multi_agent_episode_buffer import MultiAgentEpisodeReplayBuffer
 from ray.rllib.utils.replay_buffers.multi_agent_prioritized_episode_buffer import (
     MultiAgentPrioritizedEpisodeReplayBuffer,
@@ -18,6 +20,10 @@ from ray.rllib.utils.replay_buffers.multi_agent_prioritized_episode_buffer impor
 class TeamEpisodeReplayBuffer(MultiAgentEpisodeReplayBuffer):
     """RLlib's ``MultiAgentEpisodeReplayBuffer`` that always returns the infos."""
 
+    def __init__(self, *args, seed: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rng = np.random.default_rng(seed)
+
     def sample(self, *args, **kwargs):
         kwargs["include_infos"] = True
         return super().sample(*args, **kwargs)
@@ -25,6 +31,10 @@ class TeamEpisodeReplayBuffer(MultiAgentEpisodeReplayBuffer):
 
 class TeamPrioritizedEpisodeReplayBuffer(MultiAgentPrioritizedEpisodeReplayBuffer):
     """RLlib's ``MultiAgentPrioritizedEpisodeReplayBuffer`` that always returns the infos."""
+
+    def __init__(self, *args, seed: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rng = np.random.default_rng(seed)
 
     def sample(self, *args, **kwargs):
         kwargs["include_infos"] = True
