@@ -155,13 +155,13 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         buffer_type = self.replay_buffer_config.get("type")
         if buffer_type in REPLAY_BUFFERS:
             self.replay_buffer_config = {**self.replay_buffer_config, "type": REPLAY_BUFFERS[buffer_type]}
-        if self.seed is not None and buffer_type in (*REPLAY_BUFFERS, *REPLAY_BUFFERS.values()):
-            self.replay_buffer_config = {"seed": self.seed, **self.replay_buffer_config}
         elif buffer_type not in REPLAY_BUFFERS.values():
             raise ConfigError(
                 f"replay_buffer_config.type must be one of {', '.join(REPLAY_BUFFERS)}, got "
                 f"{buffer_type!r}"
             )
+        if self.seed is not None:  # RLlib's buffers sample from an unseeded generator
+            self.replay_buffer_config = {"seed": self.seed, **self.replay_buffer_config}
         super().validate()
         if self.lr is not None:
             raise ConfigError(
