@@ -49,10 +49,12 @@ def plot_learning_curve(
 def plot_comparison(
     panels: Mapping[str, Mapping[str, tuple[Sequence[float], ...]]],
     path: str | Path,
+    references: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Path:
     """One panel per task, one line per method: ``{task: {method: (steps, returns)}}``;
     a curve ``(steps, returns, low, high)`` also shades the band between low and high
-    (e.g. the spread over seeds)."""
+    (e.g. the spread over seeds). ``references`` ``{task: {label: return}}`` draws
+    dashed horizontal lines (e.g. scripted policies)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
@@ -61,6 +63,10 @@ def plot_comparison(
             (line,) = ax.plot(steps, returns, label=method)
             if band:
                 ax.fill_between(steps, *band, color=line.get_color(), alpha=0.2)
+        for label, value in (references or {}).get(task, {}).items():
+            ax.axhline(value, linestyle="--", linewidth=0.8, color="gray")
+            ax.annotate(label, (0.01, value), xycoords=("axes fraction", "data"), fontsize="x-small",
+                        color="gray", va="bottom")
         ax.set(title=task, xlabel="env steps", ylabel="team return")
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")

@@ -400,7 +400,13 @@ def write_png(rows: list[dict], path: Path) -> Path | None:
         returns = np.array([[ret for _, ret in c] for c in curves])
         panels.setdefault(f"{task} ({budget:,} steps)", {})[f"{method} ({len(curves)} seeds)"] = (
             steps, returns.mean(0), returns.min(0), returns.max(0))
-    return plot_comparison(panels, path) if panels else None
+    references: dict[str, dict[str, float]] = {}
+    for r in rows:
+        if r["kind"] == "reference":
+            for panel in panels:
+                if panel.startswith(f"{r['task']} ("):
+                    references.setdefault(panel, {})[f"scripted: {r['method']}"] = r["team_return"]
+    return plot_comparison(panels, path, references) if panels else None
 
 
 def main(argv=None) -> int:
