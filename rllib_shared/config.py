@@ -38,6 +38,7 @@ from rllib_shared.errors import (
     unknown_key_message,
 )
 from rllib_shared.nn import BiCNetConfig
+from rllib_shared.settings import RULES, check_setting
 from rllib_shared.team.credit import TEAM_REWARD_KEY, check_team_reward
 from rllib_shared.team.spec import team_spec
 
@@ -164,11 +165,13 @@ def _check_rllib_keys(algo: str, settings: Mapping[str, Any]) -> None:
             isinstance(value, str)
             and isinstance(default, (int, float))
             and not isinstance(default, bool)
+            and attr not in RULES
         ):
             raise ConfigError(
                 f"config key {key!r} must be a number, got the string {value!r} (YAML reads "
                 "'3e-4' as text: write 3.0e-4)"
             )
+        check_setting(key, attr, value, default)
 
 
 def build_config(user_config: Mapping[str, Any]) -> dict[str, Any]:

@@ -66,6 +66,15 @@ ERRORS = [
       "env_config": {"pettingzoo_env": "mpe2.simple_adversary_v3"}}, "algo APPO .* has no agent groups"),
     ({**BASE, "_model_config": {}}, "set the BiCNet options under 'model'"),
     ({**BASE, "lr": "3e-4"}, "'lr' must be a number.*write 3.0e-4"),
+    ({**BASE, "gamma": 1.5}, r"config key 'gamma' must be a number in \[0, 1\], got 1.5"),
+    ({**BASE, "lr": -1}, "config key 'lr' must be a number > 0"),
+    ({**BASE, "lr": True}, "config key 'lr' must be a number > 0"),
+    ({**BASE, "num_epochs": 2.5}, "config key 'num_epochs' must be an integer >= 1, got 2.5"),
+    ({**BASE, "num_epochs": 0}, "config key 'num_epochs' must be an integer >= 1, got 0"),
+    ({**BASE, "train_batch_size_per_learner": 0}, "'train_batch_size_per_learner' must be an integer >= 1"),
+    ({**BASE, "normalize_actions": "false"}, "'normalize_actions' must be true or false \\(unquoted\\)"),
+    ({**BICNET, "replay_buffer_config": {"type": "EpisodeReplayBuffer", "capacity": 0}},
+     "replay_buffer_config.capacity must be an integer >= 1, got 0"),
     ({**BASE, "model": {"hidden": 3}}, "unknown key 'hidden' in the model config"),
     ({**BASE, "env_config": {"agents": 3}}, "unknown key 'agents' in env_config of guessing_sum_v0; did you mean 'n_agents'"),
     ({**BASE, "stop": 10}, "'stop' must be a dict"),
@@ -88,7 +97,7 @@ ERRORS = [
     ({**BICNET, "env": "Pendulum-v1"}, "unknown env name 'Pendulum-v1'"),
     ({**BICNET, "actor_lrr": 1e-3}, "unknown key 'actor_lrr' in the BiCNet config; did you mean 'actor_lr'"),
     ({**BICNET, "n_step": 3}, "n_step 1 only"),
-    ({**BICNET, "tau": 0.0}, "tau must be in"),
+    ({**BICNET, "tau": 0.0}, r"config key 'tau' must be a number in \(0, 1\], got 0.0"),
     ({**BICNET, "normalize_actions": False}, "needs normalize_actions: true"),
     ({**BICNET, "replay_buffer_config": {"type": "ReplayBuffer"}}, "replay_buffer_config.type must be one of"),
     ({**BICNET, "model": {"share_actor_critic": True}}, "share_actor_critic does not apply"),
@@ -137,3 +146,42 @@ def test_yaml_syntax_errors_name_the_file_and_the_override(tmp_path):
         load_yaml(bad)
     with pytest.raises(ConfigError, match=r"override 'model.encoder_hidden=\[64': the value .* is not valid YAML"):
         apply_overrides({}, ["model.encoder_hidden=[64"])
+
+
+def test_random_wrong_values_of_documented_settings_always_give_config_error():
+    """A few hundred wrong values for the checked settings: each is one ConfigError,
+    never another exception and never accepted."""
+    import random
+
+    from rllib_shared.settings import RULES
+
+    rng = random.Random(0)
+    wrong_any = [True, False, "3", "0.5", "false", {"a": 1}, [[0, "x"]], [1, 2], float("nan"), float("inf")]
+    cases = []
+    for attr, rule in RULES.items():
+        key = "lambda" if attr == "lambda_" else attr
+        wrong = [v for v in wrong_any if not rule.ok(v)]
+        if rule.low is not None:
+            wrong.append(rule.low - rng.uniform(0.5, 100))
+            if rule.low_open:
+                wrong.append(rule.low)
+        if rule.high is not None:
+            wrong.append(rule.high + rng.uniform(0.01, 100))
+        if rule.kind is int:
+            wrong.append(rng.randint(1, 50) + 0.5)
+        if None not in rule.allow:
+            wrong.append(None)
+        cases += [(key, value) for value in wrong]
+    rng.shuffle(cases)
+    assert len(cases) >= 200
+    for key, value in cases:
+        base = BICNET if key in ("tau", "actor_lr", "critic_lr", "num_steps_sampled_before_learning_starts") else BASE
+        if base is BICNET and key in ("lr",):
+            continue
+        with pytest.raises(ConfigError, match=f"'{key}'"):
+            build_config({**base, key: value})
+
+
+def test_valid_boundary_values_pass():
+    build_config({**BASE, "gamma": 1.0, "lambda": 0.0, "lr": [[0, 1e-3], [1000, 1e-4]], "entropy_coeff": 0.0,
+                  "grad_clip": None, "rollout_fragment_length": "auto", "seed": None, "num_env_runners": 0})
