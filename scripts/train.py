@@ -23,6 +23,7 @@ from ray import tune
 
 import rllib_shared
 from rllib_shared.config import apply_overrides
+from rllib_shared.interrupt import CheckpointOnInterrupt
 from rllib_shared.progress import ProgressCallback
 
 EXIT_CONFIG_ERROR = 2
@@ -122,9 +123,15 @@ def main(argv=None) -> int:
     remote_storage = "://" in args.storage_path  # a URI such as s3://bucket/results
     storage = args.storage_path if remote_storage else str(Path(args.storage_path).resolve())
     experiment_dir = f"{storage}/{name}"
-    if args.resume and not remote_storage and not Path(experiment_dir).is_dir():
-        print(f"error: nothing to resume: {experiment_dir} does not exist", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
+    if args.resume and not remote_storage:
+        if not Path(experiment_dir).is_dir():
+            print(f"error: nothing to resume: {experiment_dir} does not exist", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
+        if not any(Path(experiment_dir).rglob("rllib_checkpoint.json")):
+            print(f"error: nothing to resume: {experiment_dir} holds no checkpoint, so resuming would "
+                  "start again at iteration 1 over its results; start a new run (another --name), "
+                  "and keep progress with checkpoint.frequency or --checkpoint-freq", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
     png = Path(name + ".png") if remote_storage else Path(experiment_dir) / "learning_curve.png"
     progress = ProgressCallback(png_path=png, title=f"{settings.algo} on {config['env']} ({name})")
     checkpoint = settings.checkpoint
@@ -151,7 +158,7 @@ def main(argv=None) -> int:
         checkpoint_at_end=checkpoint.at_end,
         max_failures=args.max_failures,
         resume="AUTO" if args.resume else False,
-        callbacks=[progress],
+        callbacks=[progress, CheckpointOnInterrupt()],
         raise_on_failed_trial=False,
         verbose=0,
     )
@@ -167,8 +174,11 @@ def main(argv=None) -> int:
         print(f"error: the trial failed; see {error_file}", file=sys.stderr)
         return 1
     if not reached(stop, trial.last_result):
-        print(f"stopped before the end ({trial.status}); continue with: "
-              f"python scripts/train.py {args.config} --name {name} --storage-path {args.storage_path} --resume")
+        if trial.checkpoint is None:
+            print(f"stopped before the end ({trial.status}) and before any checkpoint was written")
+        else:
+            print(f"stopped before the end ({trial.status}); continue with: python scripts/train.py "
+                  f"{args.config} --name {name} --storage-path {args.storage_path} --resume")
         return EXIT_INTERRUPTED
     return 0
 

@@ -92,11 +92,12 @@ def test_training_goes_on_after_an_env_runner_process_is_killed():
         algo.stop()
 
 
-def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
+def test_interrupted_run_saves_a_checkpoint_and_resumes_from_it(tmp_path):
+    """Ctrl-C with the default checkpoint policy (only at the end) used to lose
+    the run: now the next finished iteration is checkpointed before Tune stops."""
     config = tmp_path / "resume.yaml"
     config.write_text(yaml.safe_dump({**tiny("guessing_sum_v0", {"n_agents": 3}),
-                                      "stop": {"training_iteration": 6},
-                                      "checkpoint": {"frequency": 1, "num_to_keep": 2}}))
+                                      "stop": {"training_iteration": 6}}))
     command = [sys.executable, "scripts/train.py", str(config), "--storage-path",
                str(tmp_path / "results"), "--name", "resume"]
     first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -104,25 +105,42 @@ def test_interrupted_run_resumes_from_its_last_checkpoint(tmp_path):
     seen = ""
     for line in first.stdout:
         seen += line
-        if line.startswith("checkpoint saved at iter 3:"):
+        if re.search(r"iter +2 \|", line):
             first.send_signal(signal.SIGINT)  # what Ctrl-C does
             break
     seen += first.communicate(timeout=180)[0]
     assert first.returncode == 130, seen[-3000:]
+    assert "SIGINT received: saving a checkpoint after the current iteration" in seen
+    # The signal lands while iteration 2's result is handled, or during iteration 3.
+    saved = int(re.search(r"checkpoint saved at iteration (\d+); stopping", seen).group(1))
     assert "--resume" in seen
     before = iterations(seen)
-    assert 3 <= max(before) < 6
+    assert saved in (2, 3) and max(before) == saved
 
     resumed = subprocess.run([*command, "--resume"], cwd=ROOT, capture_output=True, text=True,
                              timeout=300)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     after = iterations(resumed.stdout)
-    start = min(after)
-    # It picks up right after the last checkpointed iteration (3) with that
+    # It picks up right after the checkpointed iteration with that
     # iteration's lifetime env-step count, and runs to the original stop.
-    assert start == 4
-    assert after[4] == before[3] + 200
+    assert min(after) == saved + 1
+    assert after[saved + 1] == before[saved] + 200
     assert max(after) == 6
+
+
+def test_resume_without_a_checkpoint_is_refused_and_touches_nothing(tmp_path):
+    experiment = tmp_path / "results" / "empty"
+    experiment.mkdir(parents=True)
+    (experiment / "progress.csv").write_text("kept")
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({**tiny("guessing_sum_v0", {"n_agents": 3}), "stop": {"training_iteration": 1}}))
+    resumed = subprocess.run([sys.executable, "scripts/train.py", str(config), "--storage-path",
+                              str(tmp_path / "results"), "--name", "empty", "--resume"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 2
+    assert "nothing to resume" in resumed.stderr and "holds no checkpoint" in resumed.stderr
+    assert [p.name for p in experiment.iterdir()] == ["progress.csv"]
+    assert (experiment / "progress.csv").read_text() == "kept"
 
 
 def test_local_cluster_script_stops_its_nodes_on_sigterm(tmp_path):
