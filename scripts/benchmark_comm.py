@@ -43,7 +43,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
+from pettingzoo.utils.wrappers import BaseParallelWrapper
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results.csv"
@@ -225,6 +227,22 @@ def _agents(user: dict) -> list:
         env.close()
 
 
+class FlatObservations(BaseParallelWrapper):
+    """A PettingZoo ParallelEnv whose Box observations are flattened."""
+
+    def observation_space(self, agent):
+        space = self.env.observation_space(agent)
+        return gym.spaces.Box(space.low.reshape(-1), space.high.reshape(-1), dtype=space.dtype)
+
+    def reset(self, seed=None, options=None):
+        obs, infos = self.env.reset(seed=seed, options=options)
+        return {a: o.reshape(-1) for a, o in obs.items()}, infos
+
+    def step(self, actions):
+        obs, *rest = self.env.step(actions)
+        return ({a: o.reshape(-1) for a, o in obs.items()}, *rest)
+
+
 class BuiltinEnv:
     """Env creator of the ``builtin`` method: RLlib's ParallelPettingZooEnv over
     the registered env, image observations flattened (RLlib's default module
@@ -234,34 +252,14 @@ class BuiltinEnv:
         self.env_name = env_name
 
     def __call__(self, env_config):
-        from pettingzoo.utils.wrappers import BaseParallelWrapper
         from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 
         from rllib_shared.envs import make_pettingzoo_env
 
         env = make_pettingzoo_env(self.env_name, env_config)
         if len(env.observation_space(env.possible_agents[0]).shape) > 1:
-            env = _FlatObservations(env, BaseParallelWrapper)
+            env = FlatObservations(env)
         return ParallelPettingZooEnv(env)
-
-
-def _FlatObservations(env, base):  # noqa: N802 - a class factory
-    import gymnasium as gym
-
-    class FlatObservations(base):
-        def observation_space(self, agent):
-            space = self.env.observation_space(agent)
-            return gym.spaces.Box(space.low.reshape(-1), space.high.reshape(-1), dtype=space.dtype)
-
-        def reset(self, seed=None, options=None):
-            obs, infos = self.env.reset(seed=seed, options=options)
-            return {a: o.reshape(-1) for a, o in obs.items()}, infos
-
-        def step(self, actions):
-            obs, *rest = self.env.step(actions)
-            return ({a: o.reshape(-1) for a, o in obs.items()}, *rest)
-
-    return FlatObservations(env)
 
 
 def run_unit(task_name: str, method: Method, seed: int, budget: int, storage: Path) -> list[dict]:
