@@ -57,7 +57,10 @@ class ProgressCallback(tune.Callback):
             "throughput": throughput(result),
             "time_total_s": float(result.get("time_total_s", 0.0)),
         }
-        self.histories.setdefault(trial.trial_id, []).append(row)
+        history = self.histories.setdefault(trial.trial_id, [])
+        # A resumed trial repeats the iterations after its checkpoint: keep the new ones.
+        history[:] = [old for old in history if old["iteration"] < row["iteration"]]
+        history.append(row)
         print(
             f"[{time.time() - self._start:6.0f}s] {trial.trial_id} iter {row['iteration']:4d} | "
             f"env steps {row['env_steps']:>9,} | team return {row['team_return']:9.3f} | "
@@ -66,6 +69,13 @@ class ProgressCallback(tune.Callback):
         )
         if row["iteration"] % self.plot_every == 0:
             self.write_png(trial.trial_id)
+
+    def get_state(self) -> dict[str, Any]:
+        """Saved by Tune with the experiment, so a resumed run's curve starts at iteration 1."""
+        return {"histories": self.histories}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.histories = state["histories"]
 
     def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
         done = (trial.last_result or {}).get("training_iteration", "?")

@@ -25,9 +25,13 @@ import rllib_shared
 from rllib_shared.config import apply_overrides
 from rllib_shared.interrupt import CheckpointOnInterrupt
 from rllib_shared.progress import ProgressCallback
+from rllib_shared.stopping import StopAt, last_result, reached
 
 EXIT_CONFIG_ERROR = 2
 EXIT_INTERRUPTED = 130
+RESUME_EVERY_TRIAL = tune.ResumeConfig(finished=tune.ResumeConfig.ResumeType.RESUME,
+                                       unfinished=tune.ResumeConfig.ResumeType.RESUME,
+                                       errored=tune.ResumeConfig.ResumeType.RESUME)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -48,7 +52,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--address", help="connect to this Ray cluster ('auto' or HOST:PORT) "
                                           "and ship rllib_shared to its workers")
     parser.add_argument("--resume", action="store_true",
-                        help="continue the stopped experiment NAME from its last checkpoint")
+                        help="continue experiment NAME from its newest checkpoint until the stop given now "
+                             "(a finished run too, with a higher --stop-*)")
     parser.add_argument("--num-cpus", type=int,
                         help="logical CPUs of the local Ray instance (default: this machine's cores, "
                              "raised to what the run needs so it cannot wait forever)")
@@ -91,11 +96,6 @@ def connect(address: str | None, *, num_cpus: int | None, needed: int, seed: int
               "until it has them: lower num_env_runners or add nodes", file=sys.stderr, flush=True)
 
 
-def reached(stop: dict, result: dict | None) -> bool:
-    """Whether a result meets any stop criterion (Tune stops on the first met)."""
-    return any(float((result or {}).get(key, float("-inf"))) >= value for key, value in stop.items())
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -132,6 +132,12 @@ def main(argv=None) -> int:
                   "start again at iteration 1 over its results; start a new run (another --name), "
                   "and keep progress with checkpoint.frequency or --checkpoint-freq", file=sys.stderr)
             return EXIT_CONFIG_ERROR
+        done = last_result(experiment_dir)
+        if reached(stop, done):
+            print(f"nothing to train: {name} already reached {stop} at iteration "
+                  f"{done.get('training_iteration')}; resume with a higher --stop-iters or "
+                  "--stop-timesteps to train on")
+            return 0
     png = Path(name + ".png") if remote_storage else Path(experiment_dir) / "learning_curve.png"
     progress = ProgressCallback(png_path=png, title=f"{settings.algo} on {config['env']} ({name})")
     checkpoint = settings.checkpoint
@@ -157,8 +163,9 @@ def main(argv=None) -> int:
         keep_checkpoints_num=checkpoint.num_to_keep,
         checkpoint_at_end=checkpoint.at_end,
         max_failures=args.max_failures,
-        resume="AUTO" if args.resume else False,
-        callbacks=[progress, CheckpointOnInterrupt()],
+        # Finished and failed trials continue from their newest checkpoint too.
+        resume_config=RESUME_EVERY_TRIAL if args.resume else None,
+        callbacks=[progress, CheckpointOnInterrupt(), StopAt(stop)],
         raise_on_failed_trial=False,
         verbose=0,
     )
@@ -166,7 +173,8 @@ def main(argv=None) -> int:
     if trial.checkpoint is not None:
         print(f"checkpoint: {trial.checkpoint.path}")
     if progress.png_for(trial.trial_id) and progress.histories:
-        print(f"learning curve: {progress.write_png(trial.trial_id)}")
+        shown = [row["iteration"] for row in progress.histories[trial.trial_id]]
+        print(f"learning curve (iterations {min(shown)}-{max(shown)}): {progress.write_png(trial.trial_id)}")
     # Tune resolves the trial's error file through the Ray session: read it first.
     error_file = trial.error_file if trial.status == "ERROR" else None
     ray.shutdown()

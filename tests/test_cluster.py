@@ -126,6 +126,25 @@ def test_interrupted_run_saves_a_checkpoint_and_resumes_from_it(tmp_path):
     assert min(after) == saved + 1
     assert after[saved + 1] == before[saved] + 200
     assert max(after) == 6
+    assert "learning curve (iterations 1-6)" in resumed.stdout  # the history survives the resume
+
+    # A finished run resumed with a higher stop trains on to it (Tune alone
+    # kept the stop the run started with and never re-ran a finished trial).
+    further = subprocess.run([*command, "--resume", "--stop-iters", "8"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=300)
+    assert further.returncode == 0, further.stdout[-3000:] + further.stderr[-3000:]
+    assert sorted(iterations(further.stdout)) == [7, 8]
+    assert "learning curve (iterations 1-8)" in further.stdout
+    results = [json.loads(line) for line in
+               next((tmp_path / "results" / "resume").glob("*/result.json")).read_text().splitlines()]
+    assert [r["training_iteration"] for r in results] == list(range(1, 9))
+
+    # Resumed with a stop it has already reached, it says so and trains nothing.
+    again = subprocess.run([*command, "--resume", "--stop-iters", "8"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "nothing to train" in again.stdout and "at iteration 8" in again.stdout
+    assert iterations(again.stdout) == {}
 
 
 def test_resume_without_a_checkpoint_is_refused_and_touches_nothing(tmp_path):

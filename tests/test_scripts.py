@@ -37,7 +37,7 @@ def test_train_then_evaluate_with_gif(tmp_path, algo):
     assert train.returncode == 0, train.stderr[-3000:]
     assert re.search(r"iter +2 \| env steps +\d", train.stdout)
     checkpoint = Path(re.search(r"^checkpoint: (.+)$", train.stdout, re.M).group(1))
-    png = Path(re.search(r"^learning curve: (.+)$", train.stdout, re.M).group(1))
+    png = Path(re.search(r"^learning curve \(iterations 1-\d+\): (.+)$", train.stdout, re.M).group(1))
     assert (checkpoint / "rllib_checkpoint.json").is_file()
     assert Image.open(png).size[0] > 100
 
