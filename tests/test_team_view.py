@@ -66,6 +66,9 @@ def test_uint8_image_observations_are_scaled_to_unit_range():
 @pytest.mark.parametrize("obs, message", [
     (7, "observation 7 is outside its space Discrete"),
     (-1, "observation -1 is outside its space Discrete"),
+    (1.5, "observation 1.5 is not one integer of its space Discrete"),
+    (np.array([1, 2]), r"observation array\(\[1, 2\]\) is not one integer"),
+    ("2", "observation '2' is not one integer"),
 ])
 def test_discrete_observations_out_of_range_are_refused(obs, message):
     layout = TeamLayout.from_spaces({"a_0": gym.spaces.Discrete(3), "a_1": gym.spaces.Discrete(3)})
@@ -78,3 +81,17 @@ def test_box_observations_of_the_wrong_size_are_refused(shape):
     layout = TeamLayout.from_spaces({"a_0": gym.spaces.Box(-1, 1, (2,))})
     with pytest.raises(ConfigError, match=r"agent 'a_0': observation of shape .* does not fit its space Box"):
         layout.encode({"a_0": np.zeros(shape)})
+
+
+@pytest.mark.parametrize("obs, message", [
+    (np.array(["0.1", "0.2"]), "observation of dtype <U3 is not numbers"),
+    (np.array([0.1, None], dtype=object), "observation of dtype object is not numbers"),
+    (np.array([0.1, np.nan]), "observation has NaN or inf"),
+    (np.array([np.inf, 0.0]), "observation has NaN or inf"),
+])
+def test_box_observations_that_are_not_finite_numbers_are_refused(obs, message):
+    layout = TeamLayout.from_spaces({"a_0": gym.spaces.Box(-1, 1, (2,))})
+    with pytest.raises(ConfigError, match=f"agent 'a_0': {message}"):
+        layout.encode({"a_0": obs})
+    # Integer and boolean arrays are numbers.
+    assert layout.encode_team({"a_0": np.array([1, 0])})[0, :2].tolist() == [1.0, 0.0]

@@ -100,17 +100,26 @@ class TeamLayout:
             if agent not in observations:
                 continue
             obs = observations[agent]
+            values = np.asarray(obs)
             if isinstance(space, gym.spaces.Discrete):
-                index = int(obs) - int(space.start)
+                if values.shape != () or values.dtype.kind not in "iu":
+                    raise ConfigError(f"agent {agent!r}: observation {obs!r} is not one integer of its space {space}")
+                index = int(values) - int(space.start)
                 if not 0 <= index < int(space.n):
                     raise ConfigError(f"agent {agent!r}: observation {obs!r} is outside its space {space}")
                 team[k, index] = 1.0
             else:
-                flat = np.asarray(obs, np.float32).reshape(-1)
+                if values.dtype.kind not in "biuf":
+                    raise ConfigError(
+                        f"agent {agent!r}: observation of dtype {values.dtype} is not numbers; its space is {space}"
+                    )
+                flat = values.astype(np.float32).reshape(-1)
                 if flat.shape[0] != flat_dim(space):
                     raise ConfigError(
                         f"agent {agent!r}: observation of shape {np.shape(obs)} does not fit its space {space}"
                     )
+                if not np.isfinite(flat).all():
+                    raise ConfigError(f"agent {agent!r}: observation has NaN or inf: {obs!r}")
                 if space.dtype == np.uint8:  # image frames: 0..255 -> 0..1
                     flat = flat / 255.0
                 team[k, : flat.shape[0]] = flat
