@@ -9,6 +9,7 @@ A user config is an RLlib config dict plus a few keys of ours::
     group_policies: {red: shared}  # which policy ID plays which group (default: one each)
     model: {comm: bilstm}          # rllib_shared.nn.BiCNetConfig fields
     team_reward: mean              # train every agent on the team's reward (PPO, BiCNet)
+    nonfinite_observations: warn   # NaN/inf observations: error (default) or replace by 0 and warn
     stop: {training_iteration: 50} # read by scripts/train.py, not by RLlib
     checkpoint: {frequency: 10}    # read by scripts/train.py, not by RLlib
     lr: 0.0003                     # any other key: an RLlib AlgorithmConfig setting
@@ -30,6 +31,7 @@ from typing import Any
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
 from rllib_shared.algorithms import BUILDERS, default_algorithm_config
+from rllib_shared.envs.pettingzoo_env import NONFINITE_KEY
 from rllib_shared.envs.registry import check_env_name
 from rllib_shared.errors import (
     ConfigError,
@@ -44,7 +46,8 @@ from rllib_shared.team.spec import team_spec
 
 SUPPORTED_ALGOS = tuple(BUILDERS)
 OWN_KEYS = (
-    "algo", "env", "env_config", "groups", "group_policies", "model", TEAM_REWARD_KEY, "stop", "checkpoint",
+    "algo", "env", "env_config", "groups", "group_policies", "model", TEAM_REWARD_KEY, NONFINITE_KEY, "stop",
+    "checkpoint",
 )
 TEAM_LAYOUT_ALGOS = ("PPO", "BiCNet")
 
@@ -198,6 +201,8 @@ def build_config(user_config: Mapping[str, Any]) -> dict[str, Any]:
     env = settings.pop("env")
     check_env_name(env)
     env_config = dict(settings.pop("env_config", None) or {})
+    if NONFINITE_KEY in settings:  # checked by the env adapter when team_spec builds the env
+        env_config[NONFINITE_KEY] = settings.pop(NONFINITE_KEY)
     model = BiCNetConfig.from_dict(settings.pop("model", None))
     groups = settings.pop("groups", None)
     group_policies = settings.pop("group_policies", None)

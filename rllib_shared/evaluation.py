@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from rllib_shared.envs.registry import base_env_name, make_pettingzoo_env, split_team_config
+from rllib_shared.envs.registry import base_env_name, make_pettingzoo_env, split_env_config
 from rllib_shared.team.groups import natural_sorted
 
 
@@ -43,7 +43,7 @@ def evaluate(
     ``env_name`` may be a team env name (``<name>-team``, groups in its
     env_config): the PettingZoo env behind it is played.
     """
-    env_config, _ = split_team_config(env_config)
+    env_config, _ = split_env_config(env_config)
     if gif is not None:
         env_config["render_mode"] = "rgb_array"
     env = make_pettingzoo_env(base_env_name(env_name), env_config)

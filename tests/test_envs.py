@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+import torch
+from conftest import tiny
 from pettingzoo.test import parallel_api_test
 from ray.rllib.utils.pre_checks.env import check_multiagent_environments
 
+from rllib_shared import build_config
 from rllib_shared.envs import ENV_NAMES, GuessingSumEnv, PettingZooEnv, make_pettingzoo_env, make_rllib_env
 from rllib_shared.errors import ConfigError
 
@@ -132,3 +137,47 @@ def test_nan_observations_are_refused_naming_env_agent_and_step():
     with pytest.raises(ObservationError, match="env 'failing_v0' gave agent 'agent_1' an observation with NaN or "
                                                "inf at step 3"):
         env.step({"agent_0": 0, "agent_1": 1})
+
+
+def test_nonfinite_observations_warn_replaces_them_by_zero_and_warns_at_powers_of_ten(caplog):
+    from failing_env import FailingEnv
+
+    env = PettingZooEnv(FailingEnv("nan"), nonfinite_observations="warn")
+    env.reset(seed=0)
+    warnings = []
+    for t in range(1, 13):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="rllib_shared.envs.pettingzoo_env"):
+            obs = env.step({"agent_0": 0, "agent_1": 1})[0]
+        assert np.isfinite(obs["agent_1"]).all() and obs["agent_1"].dtype == np.float32
+        warnings += [(t, r.getMessage()) for r in caplog.records]
+    # NaN from step 3 on: the 1st and the 10th of them are reported, with the count.
+    assert [t for t, _ in warnings] == [3, 12]
+    assert "gave agent 'agent_1' an observation with NaN or inf at step 3" in warnings[0][1]
+    assert "replaced by 0" in warnings[0][1] and "10 such observations of 'agent_1'" in warnings[1][1]
+
+
+def test_nonfinite_observations_setting_is_checked():
+    from failing_env import FailingEnv
+
+    with pytest.raises(ConfigError, match="unknown nonfinite_observations 'ignore'"):
+        PettingZooEnv(FailingEnv("nan"), nonfinite_observations="ignore")
+    with pytest.raises(ConfigError, match="unknown nonfinite_observations 'warning'.*did you mean 'warn'"):
+        build_config(tiny("pettingzoo", {"pettingzoo_env": "failing_env"}, nonfinite_observations="warning"))
+    with pytest.raises(ConfigError, match="'groups' needs the team env 'guessing_sum_v0-team'"):
+        make_rllib_env("guessing_sum_v0", {"groups": "prefix"})
+
+
+def test_ppo_trains_on_with_nonfinite_observations_warn():
+    from ray.rllib.algorithms.ppo import PPOConfig
+
+    user_config = tiny("pettingzoo", {"pettingzoo_env": "failing_env", "breaks_with": "nan"},
+                       nonfinite_observations="warn")
+    algo = PPOConfig().update_from_dict(build_config(user_config)).build_algo()
+    try:
+        result = algo.train()
+        assert math.isfinite(result["learners"]["shared"]["policy_loss"])
+        module = algo.learner_group._learner.module["shared"]
+        assert all(torch.isfinite(p).all() for p in module.parameters())
+    finally:
+        algo.stop()

@@ -5,7 +5,8 @@ gets it wrapped in :class:`~rllib_shared.envs.pettingzoo_env.PettingZooEnv`
 (one RLlib agent per PettingZoo agent). Each name also has a team version,
 ``<name>-team``: the team layout (:class:`~rllib_shared.team.env.TeamEnv`),
 whose RLlib agents are groups of agents; its ``env_config`` may hold
-``groups`` (see :mod:`rllib_shared.team.groups`).
+``groups`` (see :mod:`rllib_shared.team.groups`). Both may hold
+``nonfinite_observations`` (see :class:`PettingZooEnv`).
 Registration is idempotent and runs whenever ``rllib_shared`` is imported, so
 restored checkpoints and remote workers find the names again.
 """
@@ -21,7 +22,7 @@ from typing import Any
 from pettingzoo import ParallelEnv
 
 from rllib_shared.envs.guessing_sum import GuessingSumEnv
-from rllib_shared.envs.pettingzoo_env import PettingZooEnv, as_parallel
+from rllib_shared.envs.pettingzoo_env import NONFINITE_KEY, PettingZooEnv, as_parallel
 from rllib_shared.errors import ConfigError, check_choice, check_keys
 from rllib_shared.team.env import GROUPS_KEY, TeamEnv
 
@@ -130,7 +131,10 @@ def make_pettingzoo_env(name: str, env_config: Mapping | None = None) -> Paralle
 
 def make_rllib_env(name: str, env_config: Mapping | None = None) -> PettingZooEnv:
     """The RLlib MultiAgentEnv registered as ``name``."""
-    return PettingZooEnv(make_pettingzoo_env(name, env_config))
+    kwargs, plugin = split_env_config(env_config)
+    if GROUPS_KEY in plugin:
+        raise ConfigError(f"'{GROUPS_KEY}' needs the team env {team_env_name(name)!r}, not {name!r}")
+    return PettingZooEnv(make_pettingzoo_env(name, kwargs), **plugin)
 
 
 def make_team_env(name: str, env_config: Mapping | None = None) -> TeamEnv:
@@ -139,18 +143,23 @@ def make_team_env(name: str, env_config: Mapping | None = None) -> TeamEnv:
     >>> make_team_env("simple_spread_v3-team", {"N": 2}).possible_agents
     ['team']
     """
-    pettingzoo_config, groups = split_team_config(env_config)
-    return TeamEnv(make_pettingzoo_env(base_env_name(name), pettingzoo_config), groups)
+    kwargs, plugin = split_env_config(env_config)
+    groups = plugin.pop(GROUPS_KEY, None)
+    return TeamEnv(PettingZooEnv(make_pettingzoo_env(base_env_name(name), kwargs), **plugin), groups)
 
 
-def split_team_config(env_config: Mapping | None) -> tuple[dict, Any]:
-    """A team env's env_config -> (the PettingZoo env's kwargs, the ``groups`` setting).
+PLUGIN_ENV_KEYS = (GROUPS_KEY, NONFINITE_KEY)
+"""``env_config`` keys that are this plugin's, not the PettingZoo env's."""
 
-    >>> split_team_config({"N": 3, "groups": "prefix"})
-    ({'N': 3}, 'prefix')
+
+def split_env_config(env_config: Mapping | None) -> tuple[dict, dict]:
+    """An env_config -> (the PettingZoo env's kwargs, this plugin's settings).
+
+    >>> split_env_config({"N": 3, "groups": "prefix"})
+    ({'N': 3}, {'groups': 'prefix'})
     """
-    env_config = dict(env_config or {})
-    return env_config, env_config.pop(GROUPS_KEY, None)
+    kwargs = dict(env_config or {})
+    return kwargs, {key: kwargs.pop(key) for key in PLUGIN_ENV_KEYS if key in kwargs}
 
 
 def register_envs() -> None:

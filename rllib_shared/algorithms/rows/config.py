@@ -9,10 +9,10 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from rllib_shared.algorithms.rows.connector import team_view_connector
 from rllib_shared.algorithms.rows.module import BiCNetAPPOTorchRLModule, BiCNetPPOTorchRLModule
-from rllib_shared.envs.registry import split_team_config
 from rllib_shared.errors import ConfigError
 from rllib_shared.nn import BiCNetConfig
 from rllib_shared.policy_mapping import SHARED_POLICY_ID, map_to_shared_policy
+from rllib_shared.team.env import GROUPS_KEY
 from rllib_shared.team.spec import TeamSpec
 
 MODULE_FOR_ALGO = {"APPO": BiCNetAPPOTorchRLModule, "IMPALA": BiCNetPPOTorchRLModule}
@@ -27,7 +27,7 @@ def rows_config(
             f"algo {algo} trains one team on per-agent rows and has no agent groups; use "
             "algo PPO (or BiCNet) for 'groups', or remove the key"
         )
-    env_config, _ = split_team_config(spec.env_config)
+    env_config = {k: v for k, v in spec.env_config.items() if k != GROUPS_KEY}
     module_spec = RLModuleSpec(module_class=MODULE_FOR_ALGO[algo], model_config=model.to_dict())
     return {
         "env": env,
