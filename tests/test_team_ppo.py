@@ -146,6 +146,24 @@ def test_module_gradients_reach_every_parameter_through_communication(action_spa
     assert float(grad[:, 3, :features].abs().sum()) > 0.0
 
 
+def test_gae_value_pass_runs_in_chunks_without_autograd(monkeypatch):
+    from rllib_shared.algorithms.ppo import gae
+
+    n = 3
+    obs_space = gym.spaces.Box(-np.inf, np.inf, (n, 4), np.float32)
+    module = TeamPPOTorchRLModule(observation_space=obs_space, action_space=gym.spaces.MultiDiscrete([5] * n),
+                                  model_config={"comm": "bilstm"})
+    obs = torch.randn(50, n, 4)
+    obs[..., ALIVE] = 1.0
+    calls = []
+    compute_values = module.compute_values
+    monkeypatch.setattr(module, "compute_values", lambda batch: calls.append(1) or compute_values(batch))
+    monkeypatch.setattr(gae, "VALUE_CHUNK_AGENT_ROWS", 6 * n)  # 6 rows a pass
+    values = gae.batch_values(module, obs)
+    assert len(calls) == 9 and not values.requires_grad
+    torch.testing.assert_close(values, compute_values({Columns.OBS: obs}).detach())
+
+
 def test_inference_only_module_has_no_value_parts():
     obs_space = gym.spaces.Box(-np.inf, np.inf, (3, 4), np.float32)
     joint = gym.spaces.MultiDiscrete([5, 5, 5])

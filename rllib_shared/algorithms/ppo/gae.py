@@ -29,6 +29,20 @@ from rllib_shared.team.layout import ALIVE
 
 AGENT_MASK = "agent_mask"
 """Batch column ``(B, n)`` bool: this agent acted at this step (alive, real timestep)."""
+VALUE_CHUNK_AGENT_ROWS = 16_384
+"""Agent rows per forward pass of :func:`batch_values`."""
+
+
+@torch.no_grad()
+def batch_values(module: Any, obs: torch.Tensor) -> torch.Tensor:
+    """Shapes: ``obs`` ``(B, n, F + 2)`` -> values ``(B, n)``.
+
+    The value pass over a whole train batch, without autograd and in chunks of
+    about :data:`VALUE_CHUNK_AGENT_ROWS` agent rows: in one pass, the
+    communication layer's gates alone would hold ``B * n * 8 * hidden`` floats.
+    """
+    rows = max(1, VALUE_CHUNK_AGENT_ROWS // max(1, obs.shape[1]))
+    return torch.cat([module.compute_values({Columns.OBS: chunk}) for chunk in obs.split(rows)])
 
 
 def per_agent_gae(
@@ -90,7 +104,7 @@ class TeamGeneralAdvantageEstimation(ConnectorV2):
                 raise ConfigError(
                     "the team-layout PPO learner does not support recurrent modules yet"
                 )
-            values = module.compute_values(module_batch)
+            values = batch_values(module, module_batch[Columns.OBS])
             device = values.device
             values = convert_to_numpy(values)
             obs = convert_to_numpy(module_batch[Columns.OBS])
