@@ -39,10 +39,11 @@ from rllib_shared.errors import (
     check_keys,
     unknown_key_message,
 )
+from rllib_shared.memory import MemoryEstimate, estimate_memory
 from rllib_shared.nn import BiCNetConfig
 from rllib_shared.settings import RULES, check_setting
 from rllib_shared.team.credit import TEAM_REWARD_KEY, check_team_reward
-from rllib_shared.team.spec import team_spec
+from rllib_shared.team.spec import TeamSpec, team_spec
 
 SUPPORTED_ALGOS = tuple(BUILDERS)
 OWN_KEYS = (
@@ -188,6 +189,31 @@ def build_config(user_config: Mapping[str, Any]) -> dict[str, Any]:
         >>> sorted(config["policies"]), config["env"]
         (['shared'], 'guessing_sum_v0-team')
     """
+    return prepare_run(user_config).config
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPlan:
+    """A checked user config: the algorithm, its groups and network, and the
+    config dict for ``tune.run(algo, config=...)``."""
+
+    algo: str
+    spec: TeamSpec
+    model: BiCNetConfig
+    config: dict[str, Any]
+
+    def memory_estimate(self) -> MemoryEstimate:
+        """The memory this run will need (:mod:`rllib_shared.memory`)."""
+        algorithm_config = default_algorithm_config(self.algo).update_from_dict(self.config)
+        groups = [
+            (size, int(self.spec.spaces[self.spec.group_policy[group]][0].shape[-1]))
+            for group, size in self.spec.group_sizes.items()
+        ]
+        return estimate_memory(self.algo, algorithm_config, groups, self.model)
+
+
+def prepare_run(user_config: Mapping[str, Any]) -> RunPlan:
+    """Checks a user config and builds its env once: see :func:`build_config`."""
     if not isinstance(user_config, Mapping):
         raise ConfigError(f"a config must be a dict, got {type(user_config).__name__}")
     settings = dict(user_config)
@@ -219,7 +245,7 @@ def build_config(user_config: Mapping[str, Any]) -> dict[str, Any]:
             raise ConfigError(f"learner_config_dict must be a dict, got {learner_settings!r}")
         settings["learner_config_dict"] = {**learner_settings, TEAM_REWARD_KEY: team_reward}
     spec = team_spec(env, env_config, groups, group_policies)
-    return BUILDERS[algo](env, spec, model, {**PLUGIN_DEFAULTS, **settings})
+    return RunPlan(algo, spec, model, BUILDERS[algo](env, spec, model, {**PLUGIN_DEFAULTS, **settings}))
 
 
 STOP_KEYS = (

@@ -22,7 +22,8 @@ import ray
 from ray import tune
 
 import rllib_shared
-from rllib_shared.config import apply_overrides
+from rllib_shared.config import apply_overrides, prepare_run
+from rllib_shared.memory import GB, available_memory
 from rllib_shared.interrupt import CheckpointOnInterrupt
 from rllib_shared.progress import ProgressCallback
 from rllib_shared.stopping import StopAt, last_result, reached
@@ -57,6 +58,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--num-cpus", type=int,
                         help="logical CPUs of the local Ray instance (default: this machine's cores, "
                              "raised to what the run needs so it cannot wait forever)")
+    parser.add_argument("--skip-memory-check", action="store_true",
+                        help="start even when the run's memory estimate exceeds the available memory")
     parser.add_argument("--max-failures", type=int, default=2,
                         help="restart a failed trial from its last checkpoint this often (default 2)")
     return parser.parse_args(argv)
@@ -105,10 +108,17 @@ def main(argv=None) -> int:
         if args.seed is not None:
             user_config["seed"] = args.seed
         settings = rllib_shared.experiment_settings(user_config)
-        config = rllib_shared.build_config(user_config)
+        plan = prepare_run(user_config)
+        config = plan.config
+        memory = plan.memory_estimate()
+        available = available_memory() if args.address is None else None
+        if available is not None and not args.skip_memory_check:
+            memory.check_fits(available)
     except rllib_shared.ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
+    print(f"memory: {memory.summary()}"
+          + (f"; {available / GB:.1f} GB available" if available is not None else ""), flush=True)
     stop = dict(settings.stop)
     if args.stop_iters is not None:
         stop["training_iteration"] = args.stop_iters
