@@ -244,7 +244,14 @@ def prepare_run(user_config: Mapping[str, Any]) -> RunPlan:
         if not isinstance(learner_settings, Mapping):
             raise ConfigError(f"learner_config_dict must be a dict, got {learner_settings!r}")
         settings["learner_config_dict"] = {**learner_settings, TEAM_REWARD_KEY: team_reward}
-    spec = team_spec(env, env_config, groups, group_policies)
+    central = model.critic_input == "state"
+    if central and algo != "PPO":
+        raise ConfigError(
+            f"model.critic_input: state (a critic that reads the env's global state) works with algo "
+            f"PPO, not {algo}: algo BiCNet's critic already hears every agent's observation and "
+            "action through its communication layer, and APPO and IMPALA train on per-agent rows"
+        )
+    spec = team_spec(env, env_config, groups, group_policies, global_state=central)
     return RunPlan(algo, spec, model, BUILDERS[algo](env, spec, model, {**PLUGIN_DEFAULTS, **settings}))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from rllib_shared.errors import ConfigError
 from rllib_shared.nn import COMM_KINDS, AgentCommunication, BiCNet, BiCNetActorCritic, BiCNetConfig
 
 F, A = 5, 4
@@ -217,3 +218,45 @@ def test_normalized_actor_critic_updates_statistics_only_in_training_passes():
 def test_boolean_model_options_refuse_strings():
     with pytest.raises(ValueError, match=r"model.normalize_obs must be true or false \(unquoted\), got 'false'"):
         BiCNetConfig.from_dict({"normalize_obs": "false"})
+
+
+@pytest.mark.parametrize("batch", [(), (4,), (2, 3)])
+@pytest.mark.parametrize("n", [1, 3, 16])
+def test_state_critic_shapes_and_gradients(batch, n):
+    net = BiCNetActorCritic(in_features=5, action_features=2, state_features=7, comm="none",
+                            encoder_hidden=(8,), comm_hidden=4, head_hidden=(8,))
+    x, alive, state = torch.randn(*batch, n, 5), torch.ones(*batch, n, dtype=torch.bool), torch.randn(*batch, 7)
+    logits, features = net.forward_train(x, alive, state)
+    values = net.value(features)
+    assert logits.shape == (*batch, n, 2) and values.shape == (*batch, n)
+    torch.testing.assert_close(values, net.value(net.value_features(x, alive, state)))
+    (logits.sum() + values.sum()).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+
+
+def test_state_critic_hears_the_whole_state_without_communication():
+    """With comm 'none' an agent's value depends only on its own row, unless
+    the critic reads the global state: then another agent's part of it counts."""
+    torch.manual_seed(0)
+    net = BiCNetActorCritic(in_features=3, action_features=2, state_features=9, comm="none")
+    x, alive = torch.randn(3, 3), torch.ones(3, dtype=torch.bool)
+    state = torch.randn(9)
+    moved = state.clone()
+    moved[6:] += 1.0  # agent 2's part of the state
+    before = net.value(net.value_features(x, alive, state))
+    after = net.value(net.value_features(x, alive, moved))
+    assert float((after[0] - before[0]).abs()) > 1e-4
+    local = BiCNetActorCritic(in_features=3, action_features=2, comm="none")
+    x_moved = x.clone()
+    x_moved[2] += 1.0
+    v0 = local.value(local.value_features(x, alive))[0]
+    torch.testing.assert_close(local.value(local.value_features(x_moved, alive))[0], v0)
+    with pytest.raises(ValueError, match="reads a global state of 9 features, got None"):
+        net.value_features(x, alive)
+
+
+def test_state_critic_needs_its_own_trunk():
+    with pytest.raises(ConfigError, match="set model.share_actor_critic to false"):
+        BiCNetConfig.from_dict({"critic_input": "state", "share_actor_critic": True})
+    with pytest.raises(ConfigError, match="unknown model.critic_input 'global'"):
+        BiCNetConfig.from_dict({"critic_input": "global"})

@@ -159,7 +159,7 @@ def test_gae_value_pass_runs_in_chunks_without_autograd(monkeypatch):
     compute_values = module.compute_values
     monkeypatch.setattr(module, "compute_values", lambda batch: calls.append(1) or compute_values(batch))
     monkeypatch.setattr(gae, "VALUE_CHUNK_AGENT_ROWS", 6 * n)  # 6 rows a pass
-    values = gae.batch_values(module, obs)
+    values = gae.batch_values(module, {Columns.OBS: obs})
     assert len(calls) == 9 and not values.requires_grad
     torch.testing.assert_close(values, compute_values({Columns.OBS: obs}).detach())
 
@@ -172,25 +172,29 @@ def test_inference_only_module_has_no_value_parts():
     assert not any(name.startswith(("net.vf_", "net.vf")) for name, _ in module.named_parameters())
 
 
-def _dying_env_learner_batch(**settings):
-    """A PPO train batch of sampled DyingEnv episodes, through PPO's real learner pipeline."""
+def _learner_batch(user_config: dict, num_timesteps: int) -> dict:
+    """A PPO train batch of sampled episodes, through PPO's real learner pipeline."""
     import rllib_shared
     from rllib_shared.algorithms import default_algorithm_config
 
     config = rllib_shared.build_config({
-        "env": "pettingzoo", "env_config": {"pettingzoo_env": "dying_env"},
         "model": {"encoder_hidden": [8], "comm_hidden": 4, "head_hidden": [8]},
-        "num_env_runners": 0, "num_envs_per_env_runner": 1, "train_batch_size_per_learner": 9,
-        "minibatch_size": 9, "num_epochs": 1, "seed": 0, **settings,
+        "num_env_runners": 0, "num_envs_per_env_runner": 1, "train_batch_size_per_learner": num_timesteps,
+        "minibatch_size": num_timesteps, "num_epochs": 1, "seed": 0, **user_config,
     })
     algo = default_algorithm_config("PPO").update_from_dict(config).build_algo()
     try:
-        episodes = algo.env_runner.sample(num_timesteps=9, random_actions=False)
+        episodes = algo.env_runner.sample(num_timesteps=num_timesteps, random_actions=False)
         learner = algo.learner_group._learner
-        batch = learner._learner_connector(rl_module=learner.module, batch={}, episodes=episodes,
-                                           shared_data={}, metrics=learner.metrics)["shared"]
+        return learner._learner_connector(rl_module=learner.module, batch={}, episodes=episodes,
+                                          shared_data={}, metrics=learner.metrics)["shared"]
     finally:
         algo.stop()
+
+
+def _dying_env_learner_batch(**settings):
+    """A PPO train batch of sampled DyingEnv episodes."""
+    batch = _learner_batch({"env": "pettingzoo", "env_config": {"pettingzoo_env": "dying_env"}, **settings}, 9)
     obs = batch[Columns.OBS].numpy()
     # Every DyingEnv episode is 3 steps (+1 artificial): rows t=0,1,2,(3).
     starts = np.flatnonzero(obs[:, 0, 0] == 0)  # obs[..., 0] is the env's step counter
@@ -231,3 +235,30 @@ def test_team_reward_trains_every_acting_agent_on_the_team_reward(ray_session, m
             np.testing.assert_allclose(targets[row, acting], team, rtol=1e-5, atol=1e-6)
             if 1 not in acting:
                 assert targets[row, 1] == 0.0
+
+
+def test_state_critic_reads_the_state_of_each_observations_row_in_real_ppo(ray_session):
+    """simple_spread's state() is every agent's observation in a row, so in
+    the learner batch each row's STATE must equal that row's team array."""
+    from rllib_shared.team.env import STATE
+
+    batch = _learner_batch({
+        "env": "simple_spread_v3", "env_config": {"N": 3, "max_cycles": 5},
+        "model": {"encoder_hidden": [8], "comm_hidden": 4, "head_hidden": [8], "comm": "none",
+                  "critic_input": "state"},
+    }, 12)
+    obs, state = batch[Columns.OBS].numpy(), batch[STATE].numpy()
+    assert state.shape == (len(obs), 54)
+    np.testing.assert_array_equal(state, obs[:, :, :18].reshape(len(obs), 54))
+
+
+@pytest.mark.parametrize("user, message", [
+    ({"env": "guessing_sum_v0"}, "env 'guessing_sum_v0' has no global state\\(\\), which model.critic_input"),
+    ({"env": "simple_spread_v3", "algo": "APPO"}, "works with algo PPO, not APPO"),
+    ({"env": "simple_spread_v3", "algo": "BiCNet"}, "works with algo PPO, not BiCNet"),
+])
+def test_state_critic_is_refused_where_it_cannot_work(user, message):
+    import rllib_shared
+
+    with pytest.raises(rllib_shared.ConfigError, match=message):
+        rllib_shared.build_config({**user, "model": {"critic_input": "state"}})

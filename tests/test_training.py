@@ -241,3 +241,17 @@ def test_new_options_train_and_env_runners_act_on_the_learners_statistics(comm):
         assert int(acting.count) == int(learned.count)
     finally:
         algo.stop()
+
+
+def test_mappo_configuration_trains_with_a_remote_runner_and_plays_from_its_checkpoint(tmp_path):
+    """comm 'none' with a critic on the global state (MAPPO), an env runner of
+    its own (the state travels in the episodes' infos), then load_policy."""
+    user = tiny("simple_spread_v3", {"N": 3, "max_cycles": 10}, num_env_runners=1,
+                model={**TINY_MODEL, "comm": "none", "critic_input": "state"})
+    trial = run("PPO", build_config(user), tmp_path, iters=2, checkpoint_at_end=True)
+    check_result(trial.last_result, 3)
+    policy = load_policy(trial.checkpoint)
+    env = make_pettingzoo_env("simple_spread_v3", {"N": 3, "max_cycles": 10})
+    obs, _ = env.reset(seed=0)
+    actions = policy(obs)
+    assert set(actions) == set(obs) and all(env.action_space(a).contains(x) for a, x in actions.items())

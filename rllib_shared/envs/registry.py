@@ -24,7 +24,7 @@ from pettingzoo import ParallelEnv
 from rllib_shared.envs.guessing_sum import GuessingSumEnv
 from rllib_shared.envs.pettingzoo_env import NONFINITE_KEY, PettingZooEnv, as_parallel
 from rllib_shared.errors import ConfigError, check_choice, check_keys
-from rllib_shared.team.env import GROUPS_KEY, TeamEnv
+from rllib_shared.team.env import GLOBAL_STATE_KEY, GROUPS_KEY, TeamEnv
 
 GENERIC_KEY = "pettingzoo_env"
 
@@ -132,8 +132,9 @@ def make_pettingzoo_env(name: str, env_config: Mapping | None = None) -> Paralle
 def make_rllib_env(name: str, env_config: Mapping | None = None) -> PettingZooEnv:
     """The RLlib MultiAgentEnv registered as ``name``."""
     kwargs, plugin = split_env_config(env_config)
-    if GROUPS_KEY in plugin:
-        raise ConfigError(f"'{GROUPS_KEY}' needs the team env {team_env_name(name)!r}, not {name!r}")
+    for key in (GROUPS_KEY, GLOBAL_STATE_KEY):
+        if key in plugin:
+            raise ConfigError(f"'{key}' needs the team env {team_env_name(name)!r}, not {name!r}")
     return PettingZooEnv(make_pettingzoo_env(name, kwargs), **plugin)
 
 
@@ -145,10 +146,12 @@ def make_team_env(name: str, env_config: Mapping | None = None) -> TeamEnv:
     """
     kwargs, plugin = split_env_config(env_config)
     groups = plugin.pop(GROUPS_KEY, None)
-    return TeamEnv(PettingZooEnv(make_pettingzoo_env(base_env_name(name), kwargs), **plugin), groups)
+    global_state = bool(plugin.pop(GLOBAL_STATE_KEY, False))
+    agent_env = PettingZooEnv(make_pettingzoo_env(base_env_name(name), kwargs), **plugin)
+    return TeamEnv(agent_env, groups, global_state=global_state)
 
 
-PLUGIN_ENV_KEYS = (GROUPS_KEY, NONFINITE_KEY)
+PLUGIN_ENV_KEYS = (GROUPS_KEY, GLOBAL_STATE_KEY, NONFINITE_KEY)
 """``env_config`` keys that are this plugin's, not the PettingZoo env's."""
 
 

@@ -135,7 +135,8 @@ class BiCNetActorCritic(nn.Module):
     computes it once: :meth:`forward_train` returns the trunk output as the
     value features, and :meth:`value` needs only the value head. Without it
     the value has a trunk of its own (no gradient from the value loss reaches
-    the policy).
+    the policy). With ``state_features`` the value trunk reads a global state
+    ``(*B, S)`` beside every agent's input: a centralised critic.
 
     Example:
         >>> net = BiCNetActorCritic(in_features=5, action_features=3, share_trunk=True)
@@ -154,6 +155,7 @@ class BiCNetActorCritic(nn.Module):
         in_features: int,
         action_features: int,
         share_trunk: bool = False,
+        state_features: int = 0,
         encoder_hidden: Sequence[int] = (64,),
         comm_hidden: int = 64,
         head_hidden: Sequence[int] = (64,),
@@ -163,9 +165,10 @@ class BiCNetActorCritic(nn.Module):
         normalize_input: bool = False,
     ):
         super().__init__()
+        if share_trunk and state_features:
+            raise ValueError("a critic that reads the global state needs a trunk of its own")
         self.input_norm = RunningNorm(in_features) if normalize_input else None
         trunk_kwargs = dict(
-            in_features=in_features,
             encoder_hidden=encoder_hidden,
             comm_hidden=comm_hidden,
             comm=comm,
@@ -173,11 +176,12 @@ class BiCNetActorCritic(nn.Module):
             skip_input=skip_input,
         )
         self.share_trunk = share_trunk
-        self.pi_trunk = BiCNetTrunk(**trunk_kwargs)
-        self.vf_trunk = None if share_trunk else BiCNetTrunk(**trunk_kwargs)
-        width = self.pi_trunk.out_features
-        self.pi_head = mlp(width, head_hidden, action_features, activation=activation)
-        self.vf_head = mlp(width, head_hidden, 1, activation=activation)
+        self.state_features = state_features
+        self.pi_trunk = BiCNetTrunk(in_features=in_features, **trunk_kwargs)
+        self.vf_trunk = None if share_trunk else BiCNetTrunk(in_features=in_features + state_features, **trunk_kwargs)
+        vf_width = (self.pi_trunk if share_trunk else self.vf_trunk).out_features
+        self.pi_head = mlp(self.pi_trunk.out_features, head_hidden, action_features, activation=activation)
+        self.vf_head = mlp(vf_width, head_hidden, 1, activation=activation)
         # Near-uniform initial policy, as RLlib's default PPO heads.
         with torch.no_grad():
             self.pi_head[-1].weight.mul_(0.01)
@@ -186,30 +190,42 @@ class BiCNetActorCritic(nn.Module):
     def _normalized(self, x: torch.Tensor, alive: torch.Tensor, *, update: bool = False) -> torch.Tensor:
         return x if self.input_norm is None else self.input_norm(x, alive, update=update)
 
+    def _value_trunk(self, x: torch.Tensor, alive: torch.Tensor, state: torch.Tensor | None) -> torch.Tensor:
+        """Shapes: x ``(*B, n, F)``, alive ``(*B, n)``, state ``(*B, S)`` -> ``(*B, n, D)``."""
+        if not self.state_features:
+            return self.vf_trunk(x, alive)
+        if state is None or state.shape[-1] != self.state_features:
+            got = None if state is None else tuple(state.shape)
+            raise ValueError(f"the critic reads a global state of {self.state_features} features, got {got}")
+        state = state.unsqueeze(-2).expand(*x.shape[:-1], self.state_features)
+        return self.vf_trunk(torch.cat([x, state.to(x.dtype)], dim=-1), alive)
+
     def forward(self, x: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
         """Policy only. Shapes: x ``(*B, n, F)``, alive ``(*B, n)`` -> ``(*B, n, action_features)``."""
         x = self._normalized(x, alive)
         return self.pi_head(self.pi_trunk(x, alive))
 
     def forward_train(
-        self, x: torch.Tensor, alive: torch.Tensor
+        self, x: torch.Tensor, alive: torch.Tensor, state: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Policy and value features in one pass.
 
-        Shapes: x ``(*B, n, F)``, alive ``(*B, n)`` -> (``(*B, n, action_features)``,
-        ``(*B, n, D)``). With ``normalize_input``, a pass with gradients
-        enabled (a training step) first adds ``x``'s live rows to the running
-        statistics.
+        Shapes: x ``(*B, n, F)``, alive ``(*B, n)``, state ``(*B, S)`` (with
+        ``state_features``) -> (``(*B, n, action_features)``, ``(*B, n, D)``).
+        With ``normalize_input``, a pass with gradients enabled (a training
+        step) first adds ``x``'s live rows to the running statistics.
         """
         x = self._normalized(x, alive, update=torch.is_grad_enabled())
         trunk = self.pi_trunk(x, alive)
-        features = trunk if self.share_trunk else self.vf_trunk(x, alive)
+        features = trunk if self.share_trunk else self._value_trunk(x, alive, state)
         return self.pi_head(trunk), features
 
-    def value_features(self, x: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
-        """Shapes: x ``(*B, n, F)``, alive ``(*B, n)`` -> ``(*B, n, D)``."""
+    def value_features(
+        self, x: torch.Tensor, alive: torch.Tensor, state: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Shapes: x ``(*B, n, F)``, alive ``(*B, n)``, state ``(*B, S)`` -> ``(*B, n, D)``."""
         x = self._normalized(x, alive)
-        return (self.pi_trunk if self.share_trunk else self.vf_trunk)(x, alive)
+        return self.pi_trunk(x, alive) if self.share_trunk else self._value_trunk(x, alive, state)
 
     def value(self, features: torch.Tensor) -> torch.Tensor:
         """Shapes: value features ``(*B, n, D)`` -> values ``(*B, n)``."""

@@ -10,6 +10,8 @@ from rllib_shared.errors import ConfigError, check_choice, check_keys
 from rllib_shared.nn.bicnet import ACTIVATIONS, BiCNet, BiCNetActorCritic
 from rllib_shared.nn.communication import COMM_KINDS
 
+CRITIC_INPUTS = ("local", "state")
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class BiCNetConfig:
@@ -41,9 +43,20 @@ class BiCNetConfig:
     """Standardise every observation feature by running mean and variance of
     the live agents' observations (updated in training passes, clipped to
     [-5, 5]); PPO only."""
+    critic_input: str = "local"
+    """What the critic reads: "local" (each agent's observation, and what the
+    communication layer brings) or "state" (the env's global ``state()``
+    beside each agent's observation: a centralised critic; with ``comm: none``
+    this is MAPPO). PPO only."""
 
     def __post_init__(self):
         check_choice(self.comm, COMM_KINDS, "model.comm")
+        check_choice(self.critic_input, CRITIC_INPUTS, "model.critic_input")
+        if self.critic_input == "state" and self.share_actor_critic:
+            raise ConfigError(
+                "model.critic_input: state gives the critic an input of its own, so it cannot share "
+                "the policy's trunk: set model.share_actor_critic to false"
+            )
         check_choice(self.activation, ACTIVATIONS, "model.activation")
         for name in ("encoder_hidden", "head_hidden"):
             sizes = getattr(self, name)
@@ -91,11 +104,15 @@ class BiCNetConfig:
         """An actor (``out_features`` per agent) or critic (``out_features=1``)."""
         return BiCNet(in_features=in_features, out_features=out_features, **self._net_kwargs())
 
-    def build_actor_critic(self, in_features: int, action_features: int) -> BiCNetActorCritic:
-        """Policy and value nets; one trunk for both with ``share_actor_critic``."""
+    def build_actor_critic(
+        self, in_features: int, action_features: int, state_features: int = 0
+    ) -> BiCNetActorCritic:
+        """Policy and value nets; one trunk for both with ``share_actor_critic``;
+        ``state_features`` is the global state's size with ``critic_input: state``."""
         return BiCNetActorCritic(
             in_features=in_features,
             action_features=action_features,
+            state_features=state_features,
             share_trunk=self.share_actor_critic,
             normalize_input=self.normalize_obs,
             **self._net_kwargs(),

@@ -1,9 +1,11 @@
-"""Learner connector: a team env's per-agent rewards and dones as batch columns.
+"""Learner connectors: what a team env keeps in its infos, as batch columns.
 
 The team env (:mod:`rllib_shared.team.env`) gives RLlib one reward per group
 and keeps the per-agent vectors in the step's info. Losses that are per
 agent read them as ``AGENT_REWARDS`` and ``AGENT_DONES`` columns, each
-``(B, n)``, aligned with the transitions' rows.
+``(B, n)``, aligned with the transitions' rows. A critic that reads the
+env's global state reads it as the ``STATE`` column ``(B, S)``, aligned
+with the observations' rows.
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ import numpy as np
 from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.rl_module.rl_module import RLModule
 
-from rllib_shared.team.env import AGENT_DONES, AGENT_REWARDS, agent_vectors
+from rllib_shared.team.env import AGENT_DONES, AGENT_REWARDS, STATE, agent_vectors
 
 
-class AddTeamRewardsFromInfos(ConnectorV2):
-    """Adds the ``AGENT_REWARDS`` (float32) and ``AGENT_DONES`` (float32 0/1) columns."""
+class _ColumnsFromInfos(ConnectorV2):
+    """Adds, for every single-agent episode, the columns :meth:`columns` reads
+    from its infos, one item per batch row of the episode."""
+
+    def columns(self, episode: Any) -> dict[str, list]:
+        raise NotImplementedError
 
     def __call__(
         self,
@@ -31,13 +37,27 @@ class AddTeamRewardsFromInfos(ConnectorV2):
         **kwargs,
     ) -> Any:
         for episode in self.single_agent_episode_iterator(episodes, agents_that_stepped_only=False):
-            rewards, dones = agent_vectors(episode, len(episode))
-            for column, values in ((AGENT_REWARDS, rewards), (AGENT_DONES, dones.astype(np.float32))):
+            for column, items in self.columns(episode).items():
                 self.add_n_batch_items(
-                    batch,
-                    column,
-                    items_to_add=list(values),
-                    num_items=len(episode),
-                    single_agent_episode=episode,
+                    batch, column, items_to_add=items, num_items=len(episode), single_agent_episode=episode
                 )
         return batch
+
+
+class AddTeamRewardsFromInfos(_ColumnsFromInfos):
+    """Adds the ``AGENT_REWARDS`` (float32) and ``AGENT_DONES`` (float32 0/1) columns."""
+
+    def columns(self, episode: Any) -> dict[str, list]:
+        rewards, dones = agent_vectors(episode, len(episode))
+        return {AGENT_REWARDS: list(rewards), AGENT_DONES: list(dones.astype(np.float32))}
+
+
+class AddGlobalStateFromInfos(_ColumnsFromInfos):
+    """Adds the ``STATE`` column (float32 ``(S,)`` per row) when the episodes'
+    infos hold the env's global state; otherwise leaves the batch alone."""
+
+    def columns(self, episode: Any) -> dict[str, list]:
+        infos = episode.get_infos(slice(0, len(episode)))
+        if not infos or STATE not in infos[0]:
+            return {}
+        return {STATE: [np.asarray(info[STATE], np.float32) for info in infos]}

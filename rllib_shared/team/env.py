@@ -14,7 +14,9 @@ Cost and storage grow linearly with the number of agents. Per group:
   team return;
 - ``infos[group]``: per-agent vectors of the step, ``AGENT_REWARDS`` (float32
   ``(n,)``) and ``AGENT_DONES`` (bool ``(n,)``: True where the agent's value
-  must not be bootstrapped after this step).
+  must not be bootstrapped after this step); with ``global_state``, also
+  ``STATE`` (float32 ``(S,)``: the env's ``state()`` at this observation,
+  for a centralised critic).
 
 Agents that leave mid-episode: an agent that is done while the group plays
 on has its row marked dead from the next observation on, and its
@@ -35,6 +37,7 @@ import numpy as np
 from ray.rllib.env.multi_agent_env import MultiAgentEnv
 
 from rllib_shared.envs.pettingzoo_env import PettingZooEnv
+from rllib_shared.errors import ConfigError
 from rllib_shared.team.actions import TeamActions
 from rllib_shared.team.groups import resolve_groups
 from rllib_shared.team.layout import TeamLayout
@@ -43,8 +46,12 @@ AGENT_REWARDS = "agent_rewards"
 """Info key: float32 ``(n,)`` rewards of the step (0 for dead agents)."""
 AGENT_DONES = "agent_dones"
 """Info key: bool ``(n,)``, True where the agent's value is not bootstrapped after this step."""
+STATE = "state"
+"""Info key: float32 ``(S,)`` the env's global ``state()`` (with ``global_state``)."""
 GROUPS_KEY = "groups"
 """``env_config`` key of the team envs: the ``groups`` setting."""
+GLOBAL_STATE_KEY = "global_state"
+"""``env_config`` key of the team envs: put the env's ``state()`` in the infos."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,8 +100,9 @@ class TeamEnv(MultiAgentEnv):
         ((3,), True)
     """
 
-    def __init__(self, env: Any, groups: Any = None):
+    def __init__(self, env: Any, groups: Any = None, *, global_state: bool = False):
         super().__init__()
+        self.global_state = global_state
         self.agent_env = env if isinstance(env, PettingZooEnv) else PettingZooEnv(env)
         self.groups = make_groups(self.agent_env, groups)
         self.possible_agents = list(self.groups)
@@ -105,6 +113,25 @@ class TeamEnv(MultiAgentEnv):
         self.action_space = gym.spaces.Dict(self.action_spaces)
         self.render_mode = self.agent_env.render_mode
         self.metadata = self.agent_env.metadata
+
+    def state(self) -> np.ndarray:
+        """The PettingZoo env's global ``state()``, float32 ``(S,)``."""
+        env = self.agent_env.par_env
+        try:
+            state = env.state()
+        except NotImplementedError:
+            raise ConfigError(
+                f"env {self.metadata.get('name', type(env).__name__)!r} has no global state(), which "
+                "model.critic_input: state reads; use critic_input: local"
+            ) from None
+        return np.asarray(state, np.float32).reshape(-1)
+
+    def _with_state(self, infos: dict) -> dict:
+        if self.global_state:
+            state = self.state()
+            for info in infos.values():
+                info[STATE] = state
+        return infos
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, _ = self.agent_env.reset(seed=seed, options=options)
@@ -118,7 +145,7 @@ class TeamEnv(MultiAgentEnv):
                 AGENT_REWARDS: np.zeros(group.n_agents, np.float32),
                 AGENT_DONES: np.zeros(group.n_agents, bool),
             }
-        return observations, infos
+        return observations, self._with_state(infos)
 
     def step(self, action_dict: Mapping[str, Any]):
         acting = set(self.agent_env.agents)
@@ -158,7 +185,7 @@ class TeamEnv(MultiAgentEnv):
         self.agents = [g for g in self.agents if still_acting.intersection(self.groups[g].agents)]
         out_terms["__all__"] = terminateds["__all__"]
         out_truncs["__all__"] = truncateds["__all__"]
-        return out_obs, out_rewards, out_terms, out_truncs, out_infos
+        return out_obs, out_rewards, out_terms, out_truncs, self._with_state(out_infos)
 
     def render(self):
         return self.agent_env.render()

@@ -13,6 +13,8 @@ from rllib_shared.team.layout import N_FLAGS
 
 # Keys RLlib's AlgorithmConfig adds to every module's model_config by itself.
 RLLIB_AUTO_KEYS = frozenset({"vf_share_layers"})
+STATE_SIZE_KEY = "state_size"
+"""model_config key build_config adds with ``critic_input: state``: the global state's size."""
 
 
 def team_features(observation_space: gym.Space) -> int:
@@ -29,5 +31,18 @@ def team_features(observation_space: gym.Space) -> int:
 
 def bicnet_config(model_config: Mapping[str, Any] | None) -> BiCNetConfig:
     """Parses a module's model_config, ignoring only the keys RLlib adds itself."""
-    values = {k: v for k, v in (model_config or {}).items() if k not in RLLIB_AUTO_KEYS}
+    values = {k: v for k, v in (model_config or {}).items() if k not in RLLIB_AUTO_KEYS | {STATE_SIZE_KEY}}
     return BiCNetConfig.from_dict(values, where="the BiCNet model_config")
+
+
+def state_size(model_config: Mapping[str, Any] | None, bicnet: BiCNetConfig) -> int:
+    """The global state's size a module's critic reads (0 with ``critic_input: local``)."""
+    if bicnet.critic_input != "state":
+        return 0
+    size = (model_config or {}).get(STATE_SIZE_KEY)
+    if not (isinstance(size, int) and size > 0):
+        raise ConfigError(
+            f"critic_input: state needs model_config[{STATE_SIZE_KEY!r}], the size of the env's "
+            "global state (build_config sets it)"
+        )
+    return size

@@ -22,7 +22,7 @@ import gymnasium as gym
 from rllib_shared.envs.registry import make_team_env
 from rllib_shared.errors import ConfigError
 from rllib_shared.policy_mapping import SHARED_POLICY_ID, GroupPolicyMapping, map_to_shared_policy
-from rllib_shared.team.env import GROUPS_KEY
+from rllib_shared.team.env import GLOBAL_STATE_KEY, GROUPS_KEY
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +36,8 @@ class TeamSpec:
     spaces: dict[str, tuple[gym.Space, gym.Space]]
     """``{policy ID: (observation space, action space)}``."""
     group_sizes: dict[str, int]
+    state_size: int = 0
+    """Features of the env's global ``state()`` when the team env puts it in its infos, else 0."""
 
     @property
     def policies(self) -> set[str]:
@@ -53,8 +55,13 @@ def team_spec(
     env_config: Mapping[str, Any] | None,
     groups: Any = None,
     group_policies: Mapping[str, str] | None = None,
+    *,
+    global_state: bool = False,
 ) -> TeamSpec:
     """Builds the team env of ``env`` once and assigns a policy to each group.
+
+    With ``global_state`` the team env puts the env's ``state()`` in its
+    infos; the probe plays one reset to check that the env has one.
 
     Example:
         >>> spec = team_spec("guessing_sum_v0", {"n_agents": 4}, {"a": "agent_[01]", "b": "agent_[23]"},
@@ -65,8 +72,14 @@ def team_spec(
     env_config = dict(env_config or {})
     if groups is not None:
         env_config[GROUPS_KEY] = groups
+    if global_state:
+        env_config[GLOBAL_STATE_KEY] = True
     probe = make_team_env(env, env_config)
     try:
+        state_size = 0
+        if global_state:
+            probe.reset(seed=0)
+            state_size = int(probe.state().shape[0])
         group_names = list(probe.groups)
         observation_spaces = dict(probe.observation_spaces)
         action_spaces = dict(probe.action_spaces)
@@ -99,4 +112,5 @@ def team_spec(
                 "trains on one shape: give them separate policies or make the groups the same size"
             )
         spaces[policy] = pair
-    return TeamSpec(env_config=env_config, group_policy=table, spaces=spaces, group_sizes=sizes)
+    return TeamSpec(env_config=env_config, group_policy=table, spaces=spaces, group_sizes=sizes,
+                    state_size=state_size)

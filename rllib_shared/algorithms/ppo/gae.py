@@ -24,7 +24,7 @@ from ray.rllib.utils.numpy import convert_to_numpy
 
 from rllib_shared.errors import ConfigError
 from rllib_shared.team.credit import assign_credit, check_team_reward
-from rllib_shared.team.env import agent_vectors
+from rllib_shared.team.env import STATE, agent_vectors
 from rllib_shared.team.layout import ALIVE
 
 AGENT_MASK = "agent_mask"
@@ -34,15 +34,21 @@ VALUE_CHUNK_AGENT_ROWS = 16_384
 
 
 @torch.no_grad()
-def batch_values(module: Any, obs: torch.Tensor) -> torch.Tensor:
-    """Shapes: ``obs`` ``(B, n, F + 2)`` -> values ``(B, n)``.
+def batch_values(module: Any, batch: dict[str, Any]) -> torch.Tensor:
+    """Shapes: ``batch[OBS]`` ``(B, n, F + 2)`` (and ``batch[STATE]`` ``(B, S)``
+    for a critic that reads the global state) -> values ``(B, n)``.
 
     The value pass over a whole train batch, without autograd and in chunks of
     about :data:`VALUE_CHUNK_AGENT_ROWS` agent rows: in one pass, the
     communication layer's gates alone would hold ``B * n * 8 * hidden`` floats.
     """
+    obs = batch[Columns.OBS]
     rows = max(1, VALUE_CHUNK_AGENT_ROWS // max(1, obs.shape[1]))
-    return torch.cat([module.compute_values({Columns.OBS: chunk}) for chunk in obs.split(rows)])
+    columns = [c for c in (Columns.OBS, STATE) if c in batch]
+    return torch.cat([
+        module.compute_values(dict(zip(columns, chunk)))
+        for chunk in zip(*(batch[c].split(rows) for c in columns))
+    ])
 
 
 def per_agent_gae(
@@ -104,7 +110,7 @@ class TeamGeneralAdvantageEstimation(ConnectorV2):
                 raise ConfigError(
                     "the team-layout PPO learner does not support recurrent modules yet"
                 )
-            values = batch_values(module, module_batch[Columns.OBS])
+            values = batch_values(module, module_batch)
             device = values.device
             values = convert_to_numpy(values)
             obs = convert_to_numpy(module_batch[Columns.OBS])

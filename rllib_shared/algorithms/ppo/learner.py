@@ -22,6 +22,7 @@ from ray.rllib.algorithms.ppo.ppo import (
     LEARNER_RESULTS_VF_LOSS_UNCLIPPED_KEY,
 )
 from ray.rllib.algorithms.ppo.torch.ppo_torch_learner import PPOTorchLearner
+from ray.rllib.connectors.common import AddObservationsFromEpisodesToBatch
 from ray.rllib.connectors.learner import GeneralAdvantageEstimation
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.learner import ENTROPY_KEY, POLICY_LOSS_KEY, VF_LOSS_KEY
@@ -31,6 +32,7 @@ from ray.rllib.utils.torch_utils import explained_variance
 from ray.rllib.utils.typing import ModuleID, TensorType
 
 from rllib_shared.algorithms.ppo.gae import AGENT_MASK, TeamGeneralAdvantageEstimation
+from rllib_shared.team.connectors import AddGlobalStateFromInfos
 from rllib_shared.team.credit import TEAM_REWARD_KEY
 
 
@@ -100,6 +102,8 @@ class TeamPPOTorchLearner(PPOTorchLearner):
         super().build()
         if self._learner_connector is not None and self.config.add_default_connectors_to_learner_pipeline:
             self._learner_connector.remove(GeneralAdvantageEstimation)
+            # Beside the observations: the state of each observation's row.
+            self._learner_connector.insert_after(AddObservationsFromEpisodesToBatch, AddGlobalStateFromInfos())
             self._learner_connector.append(
                 TeamGeneralAdvantageEstimation(
                     gamma=self.config.gamma,

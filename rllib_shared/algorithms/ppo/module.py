@@ -19,7 +19,8 @@ from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.core.rl_module.torch import TorchRLModule
 from ray.rllib.utils.annotations import override
 
-from rllib_shared.team.model import bicnet_config, team_features
+from rllib_shared.team.env import STATE
+from rllib_shared.team.model import bicnet_config, state_size, team_features
 from rllib_shared.nn import BiCNetActorCritic
 from rllib_shared.team.actions import TeamActions
 from rllib_shared.team.layout import split_team
@@ -42,7 +43,7 @@ class TeamPPOTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         self.team_actions = TeamActions.of_joint_space(self.action_space, self.n_agents)
         self.action_dist_cls = self.team_actions.dist_cls
         self.net: BiCNetActorCritic = self.bicnet.build_actor_critic(
-            in_features, self.team_actions.head_width
+            in_features, self.team_actions.head_width, state_size(self.model_config, self.bicnet)
         )
         if self.inference_only:
             self.net.drop_value()  # see BiCNetPPOTorchRLModule.setup
@@ -59,14 +60,16 @@ class TeamPPOTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
     @override(RLModule)
     def _forward_train(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
         """As ``_forward``, plus ``EMBEDDINGS`` ``(*B, n, D)``: the value features of
-        the same pass, so ``compute_values`` needs only the value head."""
-        logits, value_features = self.net.forward_train(*split_team(batch[Columns.OBS]))
+        the same pass, so ``compute_values`` needs only the value head. With
+        ``critic_input: state`` the batch also holds ``STATE`` ``(*B, S)``."""
+        logits, value_features = self.net.forward_train(*split_team(batch[Columns.OBS]), batch.get(STATE))
         return {Columns.ACTION_DIST_INPUTS: logits, Columns.EMBEDDINGS: value_features}
 
     @override(ValueFunctionAPI)
     def compute_values(self, batch: dict[str, Any], embeddings: Any = None) -> torch.Tensor:
-        """Shapes: ``batch[OBS]`` ``(*B, n, F + 2)`` or embeddings ``(*B, n, D)``
-        -> per-agent values ``(*B, n)``."""
+        """Shapes: ``batch[OBS]`` ``(*B, n, F + 2)`` (and ``batch[STATE]`` ``(*B, S)``
+        with ``critic_input: state``) or embeddings ``(*B, n, D)`` -> per-agent
+        values ``(*B, n)``."""
         if embeddings is None:
-            embeddings = self.net.value_features(*split_team(batch[Columns.OBS]))
+            embeddings = self.net.value_features(*split_team(batch[Columns.OBS]), batch.get(STATE))
         return self.net.value(embeddings)
