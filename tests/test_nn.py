@@ -260,3 +260,59 @@ def test_state_critic_needs_its_own_trunk():
         BiCNetConfig.from_dict({"critic_input": "state", "share_actor_critic": True})
     with pytest.raises(ConfigError, match="unknown model.critic_input 'global'"):
         BiCNetConfig.from_dict({"critic_input": "global"})
+
+
+def test_agent_linear_equals_one_linear_layer_per_agent():
+    from rllib_shared.nn.bicnet import AgentLinear
+
+    layer = AgentLinear(3, 4, 2)
+    x = torch.randn(5, 3, 4)
+    for i in range(3):
+        torch.testing.assert_close(layer(x)[:, i], x[:, i] @ layer.weight[i] + layer.bias[i])
+
+
+@pytest.mark.parametrize("batch", [(), (4,), (2, 3)])
+@pytest.mark.parametrize("n", [1, 3, 16])
+def test_per_agent_weights_shapes_and_gradients(batch, n):
+    net = BiCNetConfig.from_dict({"share_params": False, "encoder_hidden": [8], "comm_hidden": 4,
+                                  "head_hidden": [8]}).build_actor_critic(5, 2, n_agents=n)
+    x, alive = torch.randn(*batch, n, 5), torch.ones(*batch, n, dtype=torch.bool)
+    logits, features = net.forward_train(x, alive)
+    values = net.value(features)
+    assert logits.shape == (*batch, n, 2) and values.shape == (*batch, n)
+    (logits.sum() + values.sum()).backward()
+    # With one agent the RNN's agent-to-agent weights see only its zero start state.
+    silent = {n for n, _ in net.named_parameters() if "weight_hh" in n} if n == 1 else set()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for name, p in net.named_parameters()
+               if name not in silent)
+
+
+@pytest.mark.parametrize("comm", ["mean", "none"])
+def test_share_params_false_gives_agents_their_own_weights(comm):
+    """With order-free (or no) communication and one input for every agent,
+    shared weights give every agent the same output; per-agent weights do not."""
+    torch.manual_seed(0)
+    x, alive = torch.randn(1, 5).expand(3, 5), torch.ones(3, dtype=torch.bool)
+    outputs = {}
+    for share in (True, False):
+        config = BiCNetConfig.from_dict({"comm": comm, "share_params": share})
+        outputs[share] = config.build_net(5, 2, n_agents=3)(x, alive)
+    torch.testing.assert_close(outputs[True][0], outputs[True][1])
+    assert float((outputs[False][0] - outputs[False][1]).abs().max()) > 1e-4
+
+
+def test_parameter_count_grows_with_the_team_only_without_sharing():
+    def count(share, n):
+        net = BiCNetConfig.from_dict({"share_params": share}).build_actor_critic(5, 2, n_agents=n)
+        return sum(p.numel() for p in net.parameters())
+
+    assert count(True, 3) == count(True, 16)
+    assert count(False, 16) > count(False, 3) > count(True, 3)
+    comm = sum(p.numel() for p in AgentCommunication(in_features=64, hidden=64, kind="bilstm").parameters())
+    # Everything but the two communication layers (actor and critic) is per agent.
+    assert count(False, 6) - 2 * comm == 2 * (count(False, 3) - 2 * comm)
+
+
+def test_share_params_is_a_boolean():
+    with pytest.raises(ConfigError, match="model.share_params must be true or false"):
+        BiCNetConfig.from_dict({"share_params": "false"})

@@ -64,9 +64,10 @@ def test_tune_run_ppo(case, tmp_path):
     check_result(trial.last_result, 3)
 
 
-@pytest.mark.parametrize("algo", ["APPO", "IMPALA"])
-def test_tune_run_other_algorithms(algo, tmp_path):
-    user_config = tiny("guessing_sum_v0", {"n_agents": 3}, algo=algo, num_env_runners=1)
+@pytest.mark.parametrize("algo, share_params", [("APPO", False), ("IMPALA", True)])
+def test_tune_run_other_algorithms(algo, share_params, tmp_path):
+    user_config = tiny("guessing_sum_v0", {"n_agents": 3}, algo=algo, num_env_runners=1,
+                       model={**TINY_MODEL, "share_params": share_params})
     del user_config["num_epochs"], user_config["minibatch_size"]
     trial = run(algo, build_config(user_config), tmp_path, iters=2)
     env_runners = trial.last_result["env_runners"]
@@ -255,3 +256,23 @@ def test_mappo_configuration_trains_with_a_remote_runner_and_plays_from_its_chec
     obs, _ = env.reset(seed=0)
     actions = policy(obs)
     assert set(actions) == set(obs) and all(env.action_space(a).contains(x) for a, x in actions.items())
+
+
+@pytest.mark.parametrize("algo", ["PPO", "BiCNet"])
+def test_per_agent_weights_train_on_the_team_layout(algo):
+    """(APPO trains them in test_tune_run_other_algorithms.)"""
+    from rllib_shared.algorithms import default_algorithm_config
+
+    user = tiny("guessing_sum_v0", {"n_agents": 3}, algo=algo, model={**TINY_MODEL, "share_params": False})
+    trainer = default_algorithm_config(algo).update_from_dict(build_config(user)).build_algo()
+    try:
+        module = trainer.learner_group._learner.module["shared"]
+        before = {k: v.clone() for k, v in module.state_dict().items()}
+        for _ in range(2):
+            trainer.train()
+        # The dense layers hold one slice per agent, and they train.
+        per_agent = {k: v for k, v in module.state_dict().items() if v.ndim == 3}
+        assert per_agent and all(v.shape[0] == 3 for v in per_agent.values())
+        assert any(not torch.equal(before[k], v) for k, v in per_agent.items())
+    finally:
+        trainer.stop()

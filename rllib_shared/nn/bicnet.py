@@ -5,11 +5,18 @@ weights to every agent, so the parameter count does not depend on
 ``n_agents``. The trunk is: per-agent dense encoder -> communication across
 the agent axis -> concatenation with the agent's own input (BiCNet's skip
 connection). A head maps trunk features to one output row per agent.
+
+Given ``agents`` (BenchMARL's ``share_params: false``), the dense layers of
+encoders and heads hold one set of weights per agent, applied in one batched
+op (:class:`AgentLinear`); the communication layer stays shared, so messages
+keep one language.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import math
 
 import torch
 from torch import nn
@@ -21,14 +28,38 @@ from rllib_shared.nn.normalization import RunningNorm
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "silu": nn.SiLU}
 
 
+class AgentLinear(nn.Module):
+    """A dense layer with weights of its own for each of ``agents`` agents.
+
+    One batched op over the agent axis, no loop; each agent's slice starts as
+    ``nn.Linear`` does (uniform within ``1/sqrt(in_features)``).
+
+    >>> layer = AgentLinear(3, 4, 2)
+    >>> layer(torch.zeros(7, 3, 4)).shape, layer.weight.shape
+    (torch.Size([7, 3, 2]), torch.Size([3, 4, 2]))
+    """
+
+    def __init__(self, agents: int, in_features: int, out_features: int):
+        super().__init__()
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight = nn.Parameter(torch.empty(agents, in_features, out_features).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(agents, out_features).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Shapes: x ``(*B, agents, in_features)`` -> ``(*B, agents, out_features)``."""
+        return torch.einsum("...ai,aio->...ao", x, self.weight) + self.bias
+
+
 def mlp(
     in_features: int,
     hidden: Sequence[int],
     out_features: int | None = None,
     *,
     activation: str = "tanh",
+    agents: int | None = None,
 ) -> nn.Sequential:
-    """Dense layers applied to the last axis (so per agent, with shared weights).
+    """Dense layers applied to the last axis: per agent, with shared weights,
+    or with each agent's own (:class:`AgentLinear`) when ``agents`` is given.
 
     ``hidden`` layers are followed by the activation; an ``out_features``
     layer, if given, is linear.
@@ -37,13 +68,17 @@ def mlp(
     torch.Size([7, 3, 2])
     """
     check_choice(activation, ACTIVATIONS, "activation")
+
+    def dense(width: int, size: int) -> nn.Module:
+        return nn.Linear(width, size) if agents is None else AgentLinear(agents, width, size)
+
     layers: list[nn.Module] = []
     width = in_features
     for size in hidden:
-        layers += [nn.Linear(width, size), ACTIVATIONS[activation]()]
+        layers += [dense(width, size), ACTIVATIONS[activation]()]
         width = size
     if out_features is not None:
-        layers.append(nn.Linear(width, out_features))
+        layers.append(dense(width, out_features))
     return nn.Sequential(*layers)
 
 
@@ -69,9 +104,10 @@ class BiCNetTrunk(nn.Module):
         comm: str = "bilstm",
         activation: str = "tanh",
         skip_input: bool = True,
+        agents: int | None = None,
     ):
         super().__init__()
-        self.encoder = mlp(in_features, encoder_hidden, activation=activation)
+        self.encoder = mlp(in_features, encoder_hidden, activation=activation, agents=agents)
         self.comm = AgentCommunication(
             in_features=mlp_width(in_features, encoder_hidden), hidden=comm_hidden, kind=comm
         )
@@ -110,6 +146,7 @@ class BiCNet(nn.Module):
         comm: str = "bilstm",
         activation: str = "tanh",
         skip_input: bool = True,
+        agents: int | None = None,
     ):
         super().__init__()
         self.trunk = BiCNetTrunk(
@@ -119,8 +156,9 @@ class BiCNet(nn.Module):
             comm=comm,
             activation=activation,
             skip_input=skip_input,
+            agents=agents,
         )
-        self.head = mlp(self.trunk.out_features, head_hidden, out_features, activation=activation)
+        self.head = mlp(self.trunk.out_features, head_hidden, out_features, activation=activation, agents=agents)
 
     def forward(self, x: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
         """Shapes: x ``(*B, n_agents, F)``, alive ``(*B, n_agents)``
@@ -163,6 +201,7 @@ class BiCNetActorCritic(nn.Module):
         activation: str = "tanh",
         skip_input: bool = True,
         normalize_input: bool = False,
+        agents: int | None = None,
     ):
         super().__init__()
         if share_trunk and state_features:
@@ -174,14 +213,16 @@ class BiCNetActorCritic(nn.Module):
             comm=comm,
             activation=activation,
             skip_input=skip_input,
+            agents=agents,
         )
         self.share_trunk = share_trunk
         self.state_features = state_features
         self.pi_trunk = BiCNetTrunk(in_features=in_features, **trunk_kwargs)
         self.vf_trunk = None if share_trunk else BiCNetTrunk(in_features=in_features + state_features, **trunk_kwargs)
         vf_width = (self.pi_trunk if share_trunk else self.vf_trunk).out_features
-        self.pi_head = mlp(self.pi_trunk.out_features, head_hidden, action_features, activation=activation)
-        self.vf_head = mlp(vf_width, head_hidden, 1, activation=activation)
+        self.pi_head = mlp(self.pi_trunk.out_features, head_hidden, action_features, activation=activation,
+                           agents=agents)
+        self.vf_head = mlp(vf_width, head_hidden, 1, activation=activation, agents=agents)
         # Near-uniform initial policy, as RLlib's default PPO heads.
         with torch.no_grad():
             self.pi_head[-1].weight.mul_(0.01)

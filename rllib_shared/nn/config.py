@@ -43,6 +43,11 @@ class BiCNetConfig:
     """Standardise every observation feature by running mean and variance of
     the live agents' observations (updated in training passes, clipped to
     [-5, 5]); PPO only."""
+    share_params: bool = True
+    """One set of weights for every agent (parameter sharing). With false
+    (BenchMARL's ``share_params: false``) each agent's encoder and head layers
+    have weights of their own, applied in one batched op; the communication
+    layer stays shared. The parameter count then grows with the team."""
     critic_input: str = "local"
     """What the critic reads: "local" (each agent's observation, and what the
     communication layer brings) or "state" (the env's global ``state()``
@@ -64,7 +69,7 @@ class BiCNetConfig:
                 raise ConfigError(f"model.{name} must be a list of positive ints, got {sizes!r}")
         if not (isinstance(self.comm_hidden, int) and self.comm_hidden > 0):
             raise ConfigError(f"model.comm_hidden must be a positive int, got {self.comm_hidden!r}")
-        for name in ("skip_input", "share_actor_critic", "normalize_obs"):
+        for name in ("skip_input", "share_actor_critic", "normalize_obs", "share_params"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(
                     f"model.{name} must be true or false (unquoted), got {getattr(self, name)!r}"
@@ -100,12 +105,21 @@ class BiCNetConfig:
             skip_input=self.skip_input,
         )
 
-    def build_net(self, in_features: int, out_features: int) -> BiCNet:
-        """An actor (``out_features`` per agent) or critic (``out_features=1``)."""
-        return BiCNet(in_features=in_features, out_features=out_features, **self._net_kwargs())
+    def _agents(self, n_agents: int | None) -> int | None:
+        if self.share_params:
+            return None
+        if n_agents is None:
+            raise ConfigError("model.share_params: false needs the team size to build per-agent weights")
+        return n_agents
+
+    def build_net(self, in_features: int, out_features: int, n_agents: int | None = None) -> BiCNet:
+        """An actor (``out_features`` per agent) or critic (``out_features=1``)
+        for ``n_agents`` agents (their number matters with ``share_params: false``)."""
+        return BiCNet(in_features=in_features, out_features=out_features, agents=self._agents(n_agents),
+                      **self._net_kwargs())
 
     def build_actor_critic(
-        self, in_features: int, action_features: int, state_features: int = 0
+        self, in_features: int, action_features: int, state_features: int = 0, n_agents: int | None = None
     ) -> BiCNetActorCritic:
         """Policy and value nets; one trunk for both with ``share_actor_critic``;
         ``state_features`` is the global state's size with ``critic_input: state``."""
@@ -113,6 +127,7 @@ class BiCNetConfig:
             in_features=in_features,
             action_features=action_features,
             state_features=state_features,
+            agents=self._agents(n_agents),
             share_trunk=self.share_actor_critic,
             normalize_input=self.normalize_obs,
             **self._net_kwargs(),

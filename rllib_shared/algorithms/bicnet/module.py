@@ -85,9 +85,9 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
         self.features = team_features(self.observation_space)
         self.n_agents = self.observation_space.shape[0]
         self.action_dim = check_action_space(self.action_space, self.n_agents)
-        self.actor = self.bicnet.build_net(self.features, self.action_dim)
+        self.actor = self.bicnet.build_net(self.features, self.action_dim, self.n_agents)
         if not self.inference_only:
-            self.critic = self.bicnet.build_net(self.features + self.action_dim, 1)
+            self.critic = self.bicnet.build_net(self.features + self.action_dim, 1, self.n_agents)
         self.register_buffer("exploration_sigma", torch.tensor(sigma, dtype=torch.float32))
 
     @override(InferenceOnlyAPI)

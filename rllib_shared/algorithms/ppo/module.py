@@ -43,7 +43,7 @@ class TeamPPOTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         self.team_actions = TeamActions.of_joint_space(self.action_space, self.n_agents)
         self.action_dist_cls = self.team_actions.dist_cls
         self.net: BiCNetActorCritic = self.bicnet.build_actor_critic(
-            in_features, self.team_actions.head_width, state_size(self.model_config, self.bicnet)
+            in_features, self.team_actions.head_width, state_size(self.model_config, self.bicnet), self.n_agents
         )
         if self.inference_only:
             self.net.drop_value()  # see BiCNetPPOTorchRLModule.setup

@@ -59,7 +59,9 @@ class BiCNetPPOTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         self.bicnet = bicnet_config(self.model_config)
         in_features = team_features(self.observation_space)
         self.action_dist_cls, action_features = action_head(self.action_space)
-        self.net: BiCNetActorCritic = self.bicnet.build_actor_critic(in_features, action_features)
+        self.net: BiCNetActorCritic = self.bicnet.build_actor_critic(
+            in_features, action_features, n_agents=int(self.observation_space.shape[0])
+        )
         if self.inference_only:
             # RLlib's own pruning of nested names would delete `self.vf_head`,
             # not `self.net.vf_head`; pruned here, it finds nothing left to do.
