@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from rllib_shared.errors import ConfigError
 from rllib_shared.nn import COMM_KINDS, AgentCommunication, BiCNet, BiCNetActorCritic, BiCNetConfig
@@ -316,3 +317,47 @@ def test_parameter_count_grows_with_the_team_only_without_sharing():
 def test_share_params_is_a_boolean():
     with pytest.raises(ConfigError, match="model.share_params must be true or false"):
         BiCNetConfig.from_dict({"share_params": "false"})
+
+
+@pytest.mark.parametrize("batch", [(), (4,), (2, 3)])
+@pytest.mark.parametrize("n", [1, 3, 16])
+def test_cnn_encoder_shapes_and_gradients(batch, n):
+    config = BiCNetConfig.from_dict({"encoder": "cnn", "conv_filters": [[4, 3, 1], [8, 3, 2]], "comm": "mean",
+                                     "encoder_hidden": [8], "comm_hidden": 4, "head_hidden": [8]})
+    net = config.build_actor_critic(7 * 7 * 3, 2, n_agents=n, image_shape=(7, 7, 3))
+    x, alive = torch.randn(*batch, n, 7 * 7 * 3), torch.ones(*batch, n, dtype=torch.bool)
+    logits, features = net.forward_train(x, alive)
+    values = net.value(features)
+    assert logits.shape == (*batch, n, 2) and values.shape == (*batch, n)
+    (logits.sum() + values.sum()).backward()
+    # A lone agent has no teammates to hear: its message layer gets no gradient.
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for name, p in net.named_parameters()
+               if not (n == 1 and ".comm." in name))
+
+
+def test_cnn_encoder_sees_each_agents_image_in_its_channels_last_layout():
+    """One 1x1 filter that reads channel 2 returns, per agent, exactly that
+    channel of its own image: the flattened rows are unflattened as PettingZoo's (H, W, C)."""
+    from rllib_shared.nn.encoders import ConvEncoder
+
+    encoder = ConvEncoder((4, 5, 3), [[1, 1, 1]], nn.Identity)
+    with torch.no_grad():
+        encoder.convs[0].weight.zero_()
+        encoder.convs[0].weight[0, 2] = 1.0
+        encoder.convs[0].bias.zero_()
+    images = torch.randn(2, 3, 4, 5, 3)  # (B, n, H, W, C)
+    out = encoder(images.reshape(2, 3, -1))
+    torch.testing.assert_close(out, images[..., 2].reshape(2, 3, 20))
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"encoder": "conv"}, "unknown model.encoder 'conv'"),
+    ({"encoder": "cnn", "conv_filters": [[16, 3]]}, "model.conv_filters must be a list of \\[out_channels, kernel, stride\\]"),
+    ({"encoder": "cnn", "conv_filters": [[16, 0, 1]]}, "model.conv_filters must be"),
+    ({"encoder": "cnn", "conv_filters": 16}, "model.conv_filters must be"),
+    ({"encoder": "cnn", "share_params": False}, "share_params: false needs the mlp encoder"),
+    ({"encoder": "cnn", "critic_input": "state"}, "critic_input: state needs the mlp encoder"),
+])
+def test_cnn_options_are_checked(options, message):
+    with pytest.raises(ConfigError, match=message):
+        BiCNetConfig.from_dict(options)

@@ -262,3 +262,16 @@ def test_state_critic_is_refused_where_it_cannot_work(user, message):
 
     with pytest.raises(rllib_shared.ConfigError, match=message):
         rllib_shared.build_config({**user, "model": {"critic_input": "state"}})
+
+
+@pytest.mark.parametrize("algo, message", [
+    ("PPO", "encoder: cnn needs image observations of one shape \\(H, W, C\\) for every agent of policy "
+            "'shared'; they have \\(18,\\)"),
+    ("APPO", "they have \\(18,\\)"),
+    ("BiCNet", "model.encoder: cnn is not supported by algo BiCNet yet"),
+])
+def test_cnn_encoder_is_refused_where_it_cannot_work(algo, message):
+    import rllib_shared
+
+    with pytest.raises(rllib_shared.ConfigError, match=message):
+        rllib_shared.build_config({"algo": algo, "env": "simple_spread_v3", "model": {"encoder": "cnn"}})

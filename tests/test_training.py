@@ -211,19 +211,27 @@ def test_checkpoint_evaluate_and_load_policy_round_trip(tmp_path):
     assert math.isfinite(result.team_return) and result.gif.stat().st_size > 0
 
 
-def test_magent2_battle_config_trains_two_groups_on_a_small_map(tmp_path):
-    """configs/bicnet_ppo_battle.yaml as shipped, on the smallest map (2 red vs 2 blue)."""
+@pytest.mark.parametrize("yaml_name", ["bicnet_ppo_battle.yaml", "bicnet_ppo_battle_cnn.yaml"])
+def test_magent2_battle_config_trains_two_groups_on_a_small_map(tmp_path, yaml_name):
+    """The battle configs as shipped, on the smallest map (2 red vs 2 blue)."""
     from pathlib import Path
 
     from rllib_shared.config import apply_overrides
 
-    user = rllib_shared.load_yaml(Path(__file__).resolve().parents[1] / "configs" / "bicnet_ppo_battle.yaml")
+    user = rllib_shared.load_yaml(Path(__file__).resolve().parents[1] / "configs" / yaml_name)
     user = apply_overrides(user, ["env_config.map_size=12", "env_config.max_cycles=20",
                                   "train_batch_size_per_learner=100", "minibatch_size=50", "num_epochs=1",
-                                  f"model={TINY_MODEL}"])
+                                  *(f"model.{k}={v}" for k, v in TINY_MODEL.items())])
     user.pop("stop")
-    result = run("PPO", build_config(user), tmp_path).last_result
-    check_result(result, 4, policies=("red", "blue"))
+    trial = run("PPO", build_config(user), tmp_path, checkpoint_at_end=True)
+    check_result(trial.last_result, 4, policies=("red", "blue"))
+    if user["model"].get("encoder") == "cnn":  # the checkpoint plays, images unflattened again
+        from magent2.environments import battle_v4
+
+        env = battle_v4.parallel_env(map_size=12, max_cycles=20)
+        obs, _ = env.reset(seed=0)
+        actions = load_policy(trial.checkpoint)(obs)
+        assert set(actions) == set(obs) and all(env.action_space(a).contains(x) for a, x in actions.items())
 
 
 @pytest.mark.parametrize("comm", ["mean", "attention"])

@@ -23,6 +23,7 @@ from torch import nn
 
 from rllib_shared.errors import check_choice
 from rllib_shared.nn.communication import AgentCommunication
+from rllib_shared.nn.encoders import DEFAULT_CONV_FILTERS, ConvEncoder
 from rllib_shared.nn.normalization import RunningNorm
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "silu": nn.SiLU}
@@ -105,12 +106,22 @@ class BiCNetTrunk(nn.Module):
         activation: str = "tanh",
         skip_input: bool = True,
         agents: int | None = None,
+        image_shape: Sequence[int] | None = None,
+        conv_filters: Sequence[Sequence[int]] = DEFAULT_CONV_FILTERS,
     ):
         super().__init__()
-        self.encoder = mlp(in_features, encoder_hidden, activation=activation, agents=agents)
-        self.comm = AgentCommunication(
-            in_features=mlp_width(in_features, encoder_hidden), hidden=comm_hidden, kind=comm
-        )
+        if image_shape is None:
+            self.encoder = mlp(in_features, encoder_hidden, activation=activation, agents=agents)
+            encoded = mlp_width(in_features, encoder_hidden)
+        else:
+            if agents is not None:
+                raise ValueError("per-agent weights need the mlp encoder")
+            conv = ConvEncoder(image_shape, conv_filters, ACTIVATIONS[activation])
+            if conv.in_features != in_features:
+                raise ValueError(f"image shape {tuple(image_shape)} does not hold {in_features} features")
+            self.encoder = nn.Sequential(conv, mlp(conv.out_features, encoder_hidden, activation=activation))
+            encoded = mlp_width(conv.out_features, encoder_hidden)
+        self.comm = AgentCommunication(in_features=encoded, hidden=comm_hidden, kind=comm)
         self.skip_input = skip_input
         self.out_features = self.comm.out_features + (in_features if skip_input else 0)
 
@@ -147,6 +158,8 @@ class BiCNet(nn.Module):
         activation: str = "tanh",
         skip_input: bool = True,
         agents: int | None = None,
+        image_shape: Sequence[int] | None = None,
+        conv_filters: Sequence[Sequence[int]] = DEFAULT_CONV_FILTERS,
     ):
         super().__init__()
         self.trunk = BiCNetTrunk(
@@ -157,6 +170,8 @@ class BiCNet(nn.Module):
             activation=activation,
             skip_input=skip_input,
             agents=agents,
+            image_shape=image_shape,
+            conv_filters=conv_filters,
         )
         self.head = mlp(self.trunk.out_features, head_hidden, out_features, activation=activation, agents=agents)
 
@@ -202,10 +217,14 @@ class BiCNetActorCritic(nn.Module):
         skip_input: bool = True,
         normalize_input: bool = False,
         agents: int | None = None,
+        image_shape: Sequence[int] | None = None,
+        conv_filters: Sequence[Sequence[int]] = DEFAULT_CONV_FILTERS,
     ):
         super().__init__()
         if share_trunk and state_features:
             raise ValueError("a critic that reads the global state needs a trunk of its own")
+        if image_shape is not None and state_features:
+            raise ValueError("a critic that reads the global state needs the mlp encoder")
         self.input_norm = RunningNorm(in_features) if normalize_input else None
         trunk_kwargs = dict(
             encoder_hidden=encoder_hidden,
@@ -214,6 +233,8 @@ class BiCNetActorCritic(nn.Module):
             activation=activation,
             skip_input=skip_input,
             agents=agents,
+            image_shape=image_shape,
+            conv_filters=conv_filters,
         )
         self.share_trunk = share_trunk
         self.state_features = state_features

@@ -9,8 +9,10 @@ from typing import Any
 from rllib_shared.errors import ConfigError, check_choice, check_keys
 from rllib_shared.nn.bicnet import ACTIVATIONS, BiCNet, BiCNetActorCritic
 from rllib_shared.nn.communication import COMM_KINDS
+from rllib_shared.nn.encoders import DEFAULT_CONV_FILTERS
 
 CRITIC_INPUTS = ("local", "state")
+ENCODERS = ("mlp", "cnn")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -26,6 +28,12 @@ class BiCNetConfig:
     """Communication across the agent axis: "bilstm" (BiCNet), "bigru", "mean"
     (CommNet), "attention" (TarMAC), or "none" (no communication: an
     independent shared MLP, the ablation)."""
+    encoder: str = "mlp"
+    """Per-agent encoder: "mlp" (dense layers on the flattened observation) or
+    "cnn" (``conv_filters`` over each agent's image, then the dense layers)."""
+    conv_filters: tuple[tuple[int, int, int], ...] = DEFAULT_CONV_FILTERS
+    """With ``encoder: cnn``: ``[out_channels, kernel, stride]`` per layer
+    (RLlib's ``conv_filters`` format), no padding."""
     encoder_hidden: tuple[int, ...] = (64,)
     """Sizes of the per-agent dense layers before communication."""
     comm_hidden: int = 64
@@ -57,6 +65,16 @@ class BiCNetConfig:
     def __post_init__(self):
         check_choice(self.comm, COMM_KINDS, "model.comm")
         check_choice(self.critic_input, CRITIC_INPUTS, "model.critic_input")
+        check_choice(self.encoder, ENCODERS, "model.encoder")
+        if not all(len(f) == 3 and all(isinstance(v, int) and v > 0 for v in f) for f in self.conv_filters):
+            raise ConfigError(
+                "model.conv_filters must be a list of [out_channels, kernel, stride] with positive ints, "
+                f"got {[list(f) for f in self.conv_filters]!r}"
+            )
+        if self.encoder == "cnn" and not self.share_params:
+            raise ConfigError("model.share_params: false needs the mlp encoder; the cnn encoder is shared")
+        if self.encoder == "cnn" and self.critic_input == "state":
+            raise ConfigError("model.critic_input: state needs the mlp encoder (the state is not an image)")
         if self.critic_input == "state" and self.share_actor_critic:
             raise ConfigError(
                 "model.critic_input: state gives the critic an input of its own, so it cannot share "
@@ -83,6 +101,11 @@ class BiCNetConfig:
             if name in values:
                 sizes = values[name]
                 values[name] = tuple(sizes) if isinstance(sizes, (list, tuple)) else (sizes,)
+        if "conv_filters" in values:
+            filters = values["conv_filters"]
+            if not isinstance(filters, (list, tuple)) or not all(isinstance(f, (list, tuple)) for f in filters):
+                raise ConfigError(f"model.conv_filters must be a list of [out_channels, kernel, stride], got {filters!r}")
+            values["conv_filters"] = tuple(tuple(f) for f in filters)
         return cls(**values)
 
     @classmethod
@@ -93,6 +116,7 @@ class BiCNetConfig:
         out = dataclasses.asdict(self)
         out["encoder_hidden"] = list(self.encoder_hidden)
         out["head_hidden"] = list(self.head_hidden)
+        out["conv_filters"] = [list(f) for f in self.conv_filters]
         return out
 
     def _net_kwargs(self) -> dict[str, Any]:
@@ -103,6 +127,7 @@ class BiCNetConfig:
             comm=self.comm,
             activation=self.activation,
             skip_input=self.skip_input,
+            conv_filters=self.conv_filters,
         )
 
     def _agents(self, n_agents: int | None) -> int | None:
@@ -112,14 +137,26 @@ class BiCNetConfig:
             raise ConfigError("model.share_params: false needs the team size to build per-agent weights")
         return n_agents
 
-    def build_net(self, in_features: int, out_features: int, n_agents: int | None = None) -> BiCNet:
+    def _image_shape(self, image_shape: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        if self.encoder != "cnn":
+            return None
+        if image_shape is None:
+            raise ConfigError("model.encoder: cnn needs the agents' image shape")
+        return tuple(image_shape)
+
+    def build_net(
+        self, in_features: int, out_features: int, n_agents: int | None = None,
+        image_shape: tuple[int, ...] | None = None,
+    ) -> BiCNet:
         """An actor (``out_features`` per agent) or critic (``out_features=1``)
-        for ``n_agents`` agents (their number matters with ``share_params: false``)."""
+        for ``n_agents`` agents (their number matters with ``share_params: false``)
+        whose observations are images of ``image_shape`` (with ``encoder: cnn``)."""
         return BiCNet(in_features=in_features, out_features=out_features, agents=self._agents(n_agents),
-                      **self._net_kwargs())
+                      image_shape=self._image_shape(image_shape), **self._net_kwargs())
 
     def build_actor_critic(
-        self, in_features: int, action_features: int, state_features: int = 0, n_agents: int | None = None
+        self, in_features: int, action_features: int, state_features: int = 0, n_agents: int | None = None,
+        image_shape: tuple[int, ...] | None = None,
     ) -> BiCNetActorCritic:
         """Policy and value nets; one trunk for both with ``share_actor_critic``;
         ``state_features`` is the global state's size with ``critic_input: state``."""
@@ -128,6 +165,7 @@ class BiCNetConfig:
             action_features=action_features,
             state_features=state_features,
             agents=self._agents(n_agents),
+            image_shape=self._image_shape(image_shape),
             share_trunk=self.share_actor_critic,
             normalize_input=self.normalize_obs,
             **self._net_kwargs(),

@@ -38,6 +38,8 @@ class TeamSpec:
     group_sizes: dict[str, int]
     state_size: int = 0
     """Features of the env's global ``state()`` when the team env puts it in its infos, else 0."""
+    agent_shapes: dict[str, tuple | None] = dataclasses.field(default_factory=dict)
+    """``{policy ID: the observation shape its agents share}`` (None if they differ)."""
 
     @property
     def policies(self) -> set[str]:
@@ -84,6 +86,7 @@ def team_spec(
         observation_spaces = dict(probe.observation_spaces)
         action_spaces = dict(probe.action_spaces)
         sizes = {g: probe.groups[g].n_agents for g in group_names}
+        shapes = {g: {tuple(space.shape or ()) for space in probe.groups[g].layout.spaces} for g in group_names}
     finally:
         probe.close()
     if group_policies is None:
@@ -112,5 +115,9 @@ def team_spec(
                 "trains on one shape: give them separate policies or make the groups the same size"
             )
         spaces[policy] = pair
+    agent_shapes = {policy: None for policy in spaces}
+    for group, policy in table.items():
+        if len(shapes[group]) == 1:
+            agent_shapes[policy] = next(iter(shapes[group]))
     return TeamSpec(env_config=env_config, group_policy=table, spaces=spaces, group_sizes=sizes,
-                    state_size=state_size)
+                    state_size=state_size, agent_shapes=agent_shapes)

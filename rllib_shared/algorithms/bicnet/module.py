@@ -54,6 +54,11 @@ def check_model(bicnet: BiCNetConfig) -> BiCNetConfig:
             "model.normalize_obs is not supported by algo BiCNet yet (its actor, critic and "
             "target networks would need one shared set of statistics); remove the key or use algo PPO"
         )
+    if bicnet.encoder != "mlp":
+        raise ConfigError(
+            "model.encoder: cnn is not supported by algo BiCNet yet (its critic reads each agent's "
+            "observation and action in one flat row); use algo PPO, APPO or IMPALA for image observations"
+        )
     return bicnet
 
 

@@ -12,7 +12,7 @@ from rllib_shared.algorithms.ppo.module import TeamPPOTorchRLModule
 from rllib_shared.envs.registry import team_env_name
 from rllib_shared.nn import BiCNetConfig
 from rllib_shared.team.metrics import log_pettingzoo_agent_returns
-from rllib_shared.team.model import STATE_SIZE_KEY
+from rllib_shared.team.model import module_model_config
 from rllib_shared.team.spec import TeamSpec
 
 
@@ -28,11 +28,12 @@ def ppo_team_config(
         >>> config["env"], sorted(config["policies"]), config["lr"]
         ('guessing_sum_v0-team', ['shared'], 0.001)
     """
-    model_config = model.to_dict()
-    if spec.state_size:
-        model_config[STATE_SIZE_KEY] = spec.state_size
     module_specs = {
-        policy: RLModuleSpec(module_class=TeamPPOTorchRLModule, model_config=model_config)
+        policy: RLModuleSpec(
+            module_class=TeamPPOTorchRLModule,
+            model_config=module_model_config(model, state_size=spec.state_size,
+                                             agent_shape=spec.agent_shapes.get(policy), policy=policy),
+        )
         for policy in sorted(spec.policies)
     }
     return {

@@ -20,7 +20,7 @@ from ray.rllib.core.rl_module.torch import TorchRLModule
 from ray.rllib.utils.annotations import override
 
 from rllib_shared.team.env import STATE
-from rllib_shared.team.model import bicnet_config, state_size, team_features
+from rllib_shared.team.model import bicnet_config, image_shape, state_size, team_features
 from rllib_shared.nn import BiCNetActorCritic
 from rllib_shared.team.actions import TeamActions
 from rllib_shared.team.layout import split_team
@@ -43,7 +43,8 @@ class TeamPPOTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         self.team_actions = TeamActions.of_joint_space(self.action_space, self.n_agents)
         self.action_dist_cls = self.team_actions.dist_cls
         self.net: BiCNetActorCritic = self.bicnet.build_actor_critic(
-            in_features, self.team_actions.head_width, state_size(self.model_config, self.bicnet), self.n_agents
+            in_features, self.team_actions.head_width, state_size(self.model_config, self.bicnet), self.n_agents,
+            image_shape(self.model_config, self.bicnet),
         )
         if self.inference_only:
             self.net.drop_value()  # see BiCNetPPOTorchRLModule.setup

@@ -13,6 +13,7 @@ from rllib_shared.errors import ConfigError
 from rllib_shared.nn import BiCNetConfig
 from rllib_shared.policy_mapping import SHARED_POLICY_ID, map_to_shared_policy
 from rllib_shared.team.env import GROUPS_KEY
+from rllib_shared.team.model import module_model_config
 from rllib_shared.team.spec import TeamSpec
 
 MODULE_FOR_ALGO = {"APPO": BiCNetAPPOTorchRLModule, "IMPALA": BiCNetPPOTorchRLModule}
@@ -28,7 +29,8 @@ def rows_config(
             "algo PPO (or BiCNet) for 'groups', or remove the key"
         )
     env_config = {k: v for k, v in spec.env_config.items() if k != GROUPS_KEY}
-    module_spec = RLModuleSpec(module_class=MODULE_FOR_ALGO[algo], model_config=model.to_dict())
+    model_config = module_model_config(model, agent_shape=spec.agent_shapes.get(SHARED_POLICY_ID))
+    module_spec = RLModuleSpec(module_class=MODULE_FOR_ALGO[algo], model_config=model_config)
     return {
         "env": env,
         "env_config": env_config,

@@ -29,7 +29,7 @@ from ray.rllib.utils.annotations import override
 from rllib_shared.errors import ConfigError
 from rllib_shared.nn import BiCNetActorCritic
 from rllib_shared.team.layout import select_self, split_team_view
-from rllib_shared.team.model import bicnet_config, team_features
+from rllib_shared.team.model import bicnet_config, image_shape, team_features
 
 
 def action_head(action_space: gym.Space) -> tuple[type, int]:
@@ -60,7 +60,8 @@ class BiCNetPPOTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         in_features = team_features(self.observation_space)
         self.action_dist_cls, action_features = action_head(self.action_space)
         self.net: BiCNetActorCritic = self.bicnet.build_actor_critic(
-            in_features, action_features, n_agents=int(self.observation_space.shape[0])
+            in_features, action_features, n_agents=int(self.observation_space.shape[0]),
+            image_shape=image_shape(self.model_config, self.bicnet),
         )
         if self.inference_only:
             # RLlib's own pruning of nested names would delete `self.vf_head`,
