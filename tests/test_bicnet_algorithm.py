@@ -46,9 +46,80 @@ def test_algorithm_config_maps_names_to_team_envs_and_refuses_others():
         BiCNetAlgorithmConfig().update_from_dict({"env": "Pendulum-v1"}).validate()
 
 
-def test_discrete_actions_are_refused():
-    with pytest.raises(rllib_shared.ConfigError, match="continuous actions"):
-        rllib_shared.build_config({"algo": "BiCNet", "env": "simple_spread_v3"})
+# -- discrete actions: straight-through Gumbel-softmax ------------------------------
+
+
+def _discrete_module(n: int = 3, features: int = 2, k: int = 4):
+    torch.manual_seed(0)
+    module = RLModuleSpec(
+        module_class=BiCNetDDPGTorchRLModule,
+        observation_space=gym.spaces.Box(-np.inf, np.inf, (n, features + 2), np.float32),
+        action_space=gym.spaces.MultiDiscrete([k] * n),
+        model_config=dict(TINY_MODEL),
+    ).build()
+    module.make_target_networks()
+    return module
+
+
+def test_straight_through_gradients_reach_every_agents_logits():
+    module = _discrete_module()
+    obs = _team_obs(8, [1, 1, 1])
+    logits = []
+    module.actor.register_forward_hook(lambda m, i, out: logits.append(out) or out.retain_grad())
+    actions = module.policy(obs, relaxed=True)
+    # Forward: exact one-hot actions.
+    assert set(actions.unique().tolist()) <= {0.0, 1.0} and torch.all(actions.sum(-1) == 1)
+    module.q_values(obs, actions).sum().backward()
+    grad = logits[0].grad  # (B, n, k)
+    assert all(float(grad[:, i].abs().sum()) > 0 for i in range(3))
+
+
+def test_discrete_inference_is_the_argmax_and_exploration_samples_the_softmax(monkeypatch):
+    module = _discrete_module(n=2, k=3)
+    obs = _team_obs(4, [1, 1])
+    logits = module.actor_out(obs)
+    greedy = module.forward_inference({Columns.OBS: obs})[Columns.ACTIONS]
+    torch.testing.assert_close(greedy, logits.argmax(-1))
+    torch.testing.assert_close(module.policy(obs), torch.nn.functional.one_hot(greedy, 3).float())
+    fixed = torch.log(torch.tensor([0.1, 0.3, 0.6])).expand(20_000, 2, 3)
+    monkeypatch.setattr(module, "actor_out", lambda obs, target=False: fixed)
+    sampled = module.forward_exploration({Columns.OBS: obs})[Columns.ACTIONS]
+    frequencies = torch.bincount(sampled.flatten(), minlength=3).float() / sampled.numel()
+    torch.testing.assert_close(frequencies, torch.tensor([0.1, 0.3, 0.6]), atol=0.015, rtol=0)
+
+
+def test_discrete_replayed_actions_reach_the_critic_one_hot():
+    module = _discrete_module(n=3, k=4)
+    obs = _team_obs(2, [1, 1, 1])
+    actions = torch.tensor([[0, 3, 1], [2, 2, 0]])
+    out = module.forward_train({Columns.OBS: obs, Columns.ACTIONS: actions})
+    torch.testing.assert_close(out["q_values"], module.q_values(obs, torch.nn.functional.one_hot(actions, 4).float()))
+
+
+def test_gumbel_temperature_anneals_with_the_exploration_schedule():
+    config = BiCNetAlgorithmConfig().training(gumbel_temperature=2.0, final_gumbel_temperature=0.5,
+                                              exploration_noise_steps=100)
+    assert [config.gumbel_temperature_at(t) for t in (0, 50, 100, 1000)] == [2.0, 1.25, 0.5, 0.5]
+    with pytest.raises(rllib_shared.ConfigError, match="gumbel_temperature must be a number > 0, got 0"):
+        rllib_shared.build_config({**TINY_BICNET, "gumbel_temperature": 0})
+
+
+def test_discrete_team_trains_and_plays_from_its_checkpoint(ray_session, tmp_path):
+    from ray import tune
+
+    from rllib_shared.evaluation import evaluate
+
+    env_config = {**GUESS, "continuous": False}
+    config = rllib_shared.build_config({**TINY_BICNET, "env_config": env_config})
+    analysis = tune.run("BiCNet", config=config, stop={"training_iteration": 3}, storage_path=str(tmp_path),
+                        verbose=0, checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=True))
+    trial = analysis.trials[0]
+    learner = trial.last_result["learners"]["shared"]
+    assert np.isfinite(learner["critic_loss"]) and learner["num_module_steps_trained"] > 0
+    assert learner["gumbel_temperature"] < 1.0  # annealed by the learner
+    policy = rllib_shared.load_policy(trial.checkpoint)
+    result = evaluate(policy, "guessing_sum_v0", env_config, episodes=2)
+    assert np.isfinite(result.team_return) and set(result.agent_returns) == {"agent_0", "agent_1", "agent_2"}
 
 
 # -- losses, the vectorised deterministic policy gradient, masks ---------------------

@@ -92,7 +92,7 @@ ERRORS = [
     ({"env": "pettingzoo", "env_config": {"pettingzoo_env": "multidiscrete_env"}},
      "has action space MultiDiscrete.*cannot handle"),
     # algo BiCNet
-    ({**BICNET, "env_config": {"continuous": False}}, "algo BiCNet needs continuous actions.*Discrete"),
+    ({**BICNET, "final_gumbel_temperature": -1}, "final_gumbel_temperature must be a number > 0, got -1"),
     ({**BICNET, "lr": 1e-3}, "set actor_lr and critic_lr, not lr"),
     ({**BICNET, "env": "Pendulum-v1"}, "unknown env name 'Pendulum-v1'"),
     ({**BICNET, "actor_lrr": 1e-3}, "unknown key 'actor_lrr' in the BiCNet config; did you mean 'actor_lr'"),

@@ -34,6 +34,7 @@ from ray.rllib.utils.annotations import override
 
 from rllib_shared.algorithms.bicnet.module import (
     EXPLORATION_NOISE_KEY,
+    GUMBEL_TEMPERATURE_KEY,
     BiCNetDDPGTorchRLModule,
 )
 from rllib_shared.algorithms.bicnet.replay import REPLAY_BUFFERS
@@ -77,7 +78,11 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         self.final_exploration_noise = 0.05
         """Noise std after the decay."""
         self.exploration_noise_steps = 50_000
-        """Env steps over which the noise std decays linearly to its final value."""
+        """Env steps over which the noise std (and the Gumbel temperature) decay linearly."""
+        self.gumbel_temperature = 1.0
+        """Discrete actions: initial temperature of the straight-through Gumbel-softmax."""
+        self.final_gumbel_temperature = 0.5
+        """Discrete actions: the temperature after ``exploration_noise_steps``."""
         self.replay_buffer_config = {"type": "EpisodeReplayBuffer", "capacity": 100_000}
         self.num_steps_sampled_before_learning_starts = 1_000
         self.training_intensity = None
@@ -103,6 +108,8 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         exploration_noise: float | NotProvided = NotProvided,
         final_exploration_noise: float | NotProvided = NotProvided,
         exploration_noise_steps: int | NotProvided = NotProvided,
+        gumbel_temperature: float | NotProvided = NotProvided,
+        final_gumbel_temperature: float | NotProvided = NotProvided,
         replay_buffer_config: dict | NotProvided = NotProvided,
         num_steps_sampled_before_learning_starts: int | NotProvided = NotProvided,
         training_intensity: float | None | NotProvided = NotProvided,
@@ -118,6 +125,8 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
             "exploration_noise": exploration_noise,
             "final_exploration_noise": final_exploration_noise,
             "exploration_noise_steps": exploration_noise_steps,
+            "gumbel_temperature": gumbel_temperature,
+            "final_gumbel_temperature": final_gumbel_temperature,
             "replay_buffer_config": replay_buffer_config,
             "num_steps_sampled_before_learning_starts": num_steps_sampled_before_learning_starts,
             "training_intensity": training_intensity,
@@ -128,14 +137,19 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
                 setattr(self, name, value)
         return self
 
+    def _annealed(self, start: float, end: float, env_steps: int) -> float:
+        if self.exploration_noise_steps <= 0:
+            return float(end)
+        frac = min(max(env_steps, 0) / self.exploration_noise_steps, 1.0)
+        return float(start + frac * (end - start))
+
     def exploration_noise_at(self, env_steps: int) -> float:
         """The noise std after ``env_steps`` sampled env steps (linear decay)."""
-        if self.exploration_noise_steps <= 0:
-            return float(self.final_exploration_noise)
-        frac = min(max(env_steps, 0) / self.exploration_noise_steps, 1.0)
-        return float(
-            self.exploration_noise + frac * (self.final_exploration_noise - self.exploration_noise)
-        )
+        return self._annealed(self.exploration_noise, self.final_exploration_noise, env_steps)
+
+    def gumbel_temperature_at(self, env_steps: int) -> float:
+        """The Gumbel-softmax temperature after ``env_steps`` sampled env steps (linear)."""
+        return self._annealed(self.gumbel_temperature, self.final_gumbel_temperature, env_steps)
 
     @override(AlgorithmConfig)
     def validate(self) -> None:
@@ -182,6 +196,10 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         for name in ("exploration_noise", "final_exploration_noise"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        for name in ("gumbel_temperature", "final_gumbel_temperature"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"{name} must be a number > 0, got {value!r}")
 
     @override(AlgorithmConfig)
     def get_rollout_fragment_length(self, worker_index: int = 0) -> int:
@@ -211,7 +229,8 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
     @override(AlgorithmConfig)
     def _model_config_auto_includes(self) -> dict[str, Any]:
         return super()._model_config_auto_includes | {
-            EXPLORATION_NOISE_KEY: self.exploration_noise
+            EXPLORATION_NOISE_KEY: self.exploration_noise,
+            GUMBEL_TEMPERATURE_KEY: self.gumbel_temperature,
         }
 
 

@@ -17,7 +17,7 @@ def bicnet_team_config(
 ) -> dict[str, Any]:
     """Algo BiCNet on the team layout: one policy per group's network (see TeamSpec)."""
     check_model(model)
-    for policy, (observation_space, action_space) in spec.spaces.items():
+    for observation_space, action_space in spec.spaces.values():
         check_action_space(action_space, observation_space.shape[0])
     config = {
         "env": team_env_name(env),

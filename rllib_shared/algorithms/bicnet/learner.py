@@ -9,7 +9,8 @@ on: no bootstrap) and alive flags ``m_i`` (Peng et al.
   ``y_i = r_i + gamma (1 - d_i) m'_i Q'_i(s', mu'(s'))``;
 - actor: ``L_mu = -mean_batch sum_i m_i Q_i(s, mu(s))``, whose gradient is
   ``-mean sum_i sum_j dQ_i/da_j da_j/dtheta``: every agent's action gets the
-  gradient of every agent's value, through the critic's communication layer.
+  gradient of every agent's value, through the critic's communication layer
+  (discrete actions: ``mu(s)`` is a straight-through Gumbel-softmax sample).
 
 Each loss trains only its own network: gradients are taken per optimizer
 with ``torch.autograd.grad``, so the actor loss never moves the critic.
@@ -150,6 +151,7 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
                 "q_max": alive_q.max(),
                 "q_min": alive_q.min(),
                 "exploration_sigma": module.exploration_sigma,
+                "gumbel_temperature": module.gumbel_temperature,
             },
             key=module_id,
             window=1,
@@ -175,9 +177,11 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
 
     @override(DQNLearner)
     def after_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
-        """Polyak-updates the targets (RLlib's DQN learner) and anneals the noise."""
+        """Polyak-updates the targets (RLlib's DQN learner) and anneals the noise
+        and the Gumbel-softmax temperature."""
         super().after_gradient_based_update(timesteps=timesteps)
         step = timesteps.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, 0) or 0
         for module_id, module in self.module._rl_modules.items():
             config = self.config.get_config_for_module(module_id)
             module.unwrapped().exploration_sigma.fill_(config.exploration_noise_at(step))
+            module.unwrapped().gumbel_temperature.fill_(config.gumbel_temperature_at(step))

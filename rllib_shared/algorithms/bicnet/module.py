@@ -15,6 +15,14 @@ critic sees every agent's action of that step, as BiCNet's critic needs:
 - exploration: Gaussian noise on the actions with a standard deviation held
   in the buffer ``exploration_sigma``. The learner anneals it and it reaches
   the env runners with the weights.
+
+Discrete actions (MADDPG's recipe, Lowe et al. 2017): the actor outputs
+logits per agent; the critic reads one-hot actions; the actor's gradient
+flows through a straight-through Gumbel-softmax sample (one-hot forward, the
+softmax at temperature ``gumbel_temperature`` backward; the learner anneals
+the temperature). Env runners explore with a categorical sample (the
+Gumbel-max trick) and act greedily (argmax) in inference; the target actor's
+action is its argmax.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from typing import Any
 
 import gymnasium as gym
 import torch
+import torch.nn.functional as F
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.utils import make_target_network
 from ray.rllib.core.rl_module.apis import InferenceOnlyAPI, TargetNetworkAPI
@@ -37,6 +46,8 @@ from rllib_shared.team.layout import split_team
 
 EXPLORATION_NOISE_KEY = "exploration_noise"
 """model_config key (filled in by the algorithm config): the initial noise std."""
+GUMBEL_TEMPERATURE_KEY = "gumbel_temperature"
+"""model_config key (filled in by the algorithm config): the initial Gumbel-softmax temperature."""
 Q_VALUES = "q_values"
 Q_POLICY = "q_policy"
 Q_TARGET_NEXT = "q_target_next"
@@ -62,22 +73,24 @@ def check_model(bicnet: BiCNetConfig) -> BiCNetConfig:
     return bicnet
 
 
-def check_action_space(joint: gym.Space, n_agents: int) -> int:
-    """The per-agent action size of a group's joint action; continuous actions only."""
-    if not (isinstance(joint, gym.spaces.Box) and len(joint.shape) == 1 and joint.shape[0] % n_agents == 0):
-        raise ConfigError(
-            f"algo BiCNet needs continuous actions (a 1-D Box per agent), but the team's joint "
-            f"action space is {joint}: its deterministic actor outputs real numbers. Use the "
-            "env's continuous version (simple_spread_v3 and guessing_sum_v0: env_config "
-            "{continuous_actions: true} / {continuous: true}) or algo PPO"
-        )
-    return joint.shape[0] // n_agents
+def check_action_space(joint: gym.Space, n_agents: int) -> tuple[int, bool]:
+    """A group's per-agent action width and whether actions are discrete: a
+    1-D Box per agent (real actions) or one Discrete(k) per agent (one-hot of k)."""
+    if isinstance(joint, gym.spaces.Box) and len(joint.shape) == 1 and joint.shape[0] % n_agents == 0:
+        return joint.shape[0] // n_agents, False
+    if isinstance(joint, gym.spaces.MultiDiscrete) and joint.nvec.shape == (n_agents,) and len(set(joint.nvec)) == 1:
+        return int(joint.nvec[0]), True
+    raise ConfigError(
+        f"algo BiCNet needs one 1-D Box or one Discrete action space per agent, but the team's joint "
+        f"action space is {joint}; use algo PPO for other action spaces"
+    )
 
 
 class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI):
     """Deterministic BiCNet actor and per-agent joint-action BiCNet critic.
 
-    Observation ``Box(n_agents, features + 2)``, action ``Box(n_agents * A)``.
+    Observation ``Box(n_agents, features + 2)``, action ``Box(n_agents * A)``
+    or ``MultiDiscrete([A] * n_agents)`` (discrete: ``A`` logits per agent).
     ``model_config`` holds the :class:`~rllib_shared.nn.BiCNetConfig` fields.
     Env runners (``inference_only``) build the actor only.
     """
@@ -86,14 +99,16 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
     def setup(self):
         options = dict(self.model_config or {})
         sigma = float(options.pop(EXPLORATION_NOISE_KEY, 0.1))
+        temperature = float(options.pop(GUMBEL_TEMPERATURE_KEY, 1.0))
         self.bicnet = check_model(bicnet_config(options))
         self.features = team_features(self.observation_space)
         self.n_agents = self.observation_space.shape[0]
-        self.action_dim = check_action_space(self.action_space, self.n_agents)
+        self.action_dim, self.discrete = check_action_space(self.action_space, self.n_agents)
         self.actor = self.bicnet.build_net(self.features, self.action_dim, self.n_agents)
         if not self.inference_only:
             self.critic = self.bicnet.build_net(self.features + self.action_dim, 1, self.n_agents)
         self.register_buffer("exploration_sigma", torch.tensor(sigma, dtype=torch.float32))
+        self.register_buffer("gumbel_temperature", torch.tensor(temperature, dtype=torch.float32))
 
     @override(InferenceOnlyAPI)
     def get_non_inference_attributes(self) -> list[str]:
@@ -110,11 +125,22 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
 
     # -- the networks on team tensors --------------------------------------------
 
-    def policy(self, obs: torch.Tensor, *, target: bool = False) -> torch.Tensor:
-        """Deterministic actions: obs ``(B, n, features + 2)`` -> ``(B, n, A)`` in [-1, 1]."""
+    def actor_out(self, obs: torch.Tensor, *, target: bool = False) -> torch.Tensor:
+        """obs ``(B, n, features + 2)`` -> ``(B, n, A)``: actions in [-1, 1], or logits if discrete."""
         features, alive = split_team(obs)
-        actor = self._target_actor if target else self.actor
-        return torch.tanh(actor(features, alive))
+        out = (self._target_actor if target else self.actor)(features, alive)
+        return out if self.discrete else torch.tanh(out)
+
+    def policy(self, obs: torch.Tensor, *, target: bool = False, relaxed: bool = False) -> torch.Tensor:
+        """The actions the critic reads, ``(B, n, A)``: real actions, or one-hot
+        ones if discrete (the argmax; with ``relaxed`` a straight-through
+        Gumbel-softmax sample, so the critic's gradient reaches the logits)."""
+        out = self.actor_out(obs, target=target)
+        if not self.discrete:
+            return out
+        if relaxed:
+            return F.gumbel_softmax(out, tau=float(self.gumbel_temperature), hard=True)
+        return F.one_hot(out.argmax(-1), self.action_dim).to(out.dtype)
 
     def q_values(
         self, obs: torch.Tensor, actions: torch.Tensor, *, target: bool = False
@@ -128,33 +154,42 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
         critic = self._target_critic if target else self.critic
         return critic(torch.cat([features, actions], dim=-1), alive).squeeze(-1)
 
-    def _team_actions(self, flat: torch.Tensor) -> torch.Tensor:
-        """``(B, n * A)`` -> ``(B, n, A)``."""
-        return flat.reshape(*flat.shape[:-1], self.n_agents, self.action_dim)
+    def _team_actions(self, actions: torch.Tensor) -> torch.Tensor:
+        """Replayed actions as the critic reads them: ``(B, n * A)`` real or
+        ``(B, n)`` discrete -> ``(B, n, A)`` (one-hot if discrete)."""
+        if self.discrete:
+            return F.one_hot(actions.long(), self.action_dim).float()
+        return actions.reshape(*actions.shape[:-1], self.n_agents, self.action_dim)
 
     # -- RLlib forward passes -------------------------------------------------------
 
     @override(RLModule)
     def _forward_inference(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
-        """obs ``(B, n, features + 2)`` -> ACTIONS ``(B, n * A)``, no noise."""
-        actions = self.policy(batch[Columns.OBS])
-        return {Columns.ACTIONS: actions.flatten(-2)}
+        """obs ``(B, n, features + 2)`` -> ACTIONS ``(B, n * A)``, no noise (discrete:
+        ``(B, n)``, the argmax)."""
+        out = self.actor_out(batch[Columns.OBS])
+        return {Columns.ACTIONS: out.argmax(-1) if self.discrete else out.flatten(-2)}
 
     @override(RLModule)
     def _forward_exploration(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
-        """obs ``(B, n, features + 2)`` -> ACTIONS ``(B, n * A)``: clip(mu + N(0, sigma^2))."""
-        actions = self.policy(batch[Columns.OBS])
-        noisy = actions + self.exploration_sigma * torch.randn_like(actions)
+        """obs ``(B, n, features + 2)`` -> ACTIONS ``(B, n * A)``: clip(mu + N(0, sigma^2))
+        (discrete: ``(B, n)`` sampled from the softmax of the logits, by Gumbel-max)."""
+        out = self.actor_out(batch[Columns.OBS])
+        if self.discrete:
+            uniform = torch.rand(out.shape, dtype=out.dtype, device=out.device).clamp_min(1e-20)
+            gumbel = -torch.log((-torch.log(uniform)).clamp_min(1e-20))
+            return {Columns.ACTIONS: (out + gumbel).argmax(-1)}
+        noisy = out + self.exploration_sigma * torch.randn_like(out)
         return {Columns.ACTIONS: noisy.clamp(-1.0, 1.0).flatten(-2)}
 
     @override(RLModule)
     def _forward_train(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
-        """obs ``(B, n, features + 2)``, ACTIONS ``(B, n * A)`` ->
+        """obs ``(B, n, features + 2)``, ACTIONS ``(B, n * A)`` (discrete ``(B, n)``) ->
         Q_VALUES ``Q_i(s, a)`` and Q_POLICY ``Q_i(s, mu(s))``, both ``(B, n)``."""
         obs = batch[Columns.OBS]
         return {
             Q_VALUES: self.q_values(obs, self._team_actions(batch[Columns.ACTIONS])),
-            Q_POLICY: self.q_values(obs, self.policy(obs)),
+            Q_POLICY: self.q_values(obs, self.policy(obs, relaxed=True)),
         }
 
     @override(TargetNetworkAPI)
