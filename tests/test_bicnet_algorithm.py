@@ -412,3 +412,69 @@ def test_same_seed_gives_identical_weights(ray_session):
     first, second, other = weights_after_training(5), weights_after_training(5), weights_after_training(6)
     assert all(torch.equal(first[k], second[k]) for k in first)
     assert any(not torch.equal(first[k], other[k]) for k in first)
+
+
+# -- TD3's fixes: twin critics, target policy smoothing, delayed updates ----------------
+
+
+def _td3_module(target_noise: float = 0.0, clip: float = 0.5):
+    torch.manual_seed(0)
+    module = RLModuleSpec(
+        module_class=BiCNetDDPGTorchRLModule,
+        observation_space=gym.spaces.Box(-np.inf, np.inf, (3, 4), np.float32),
+        action_space=gym.spaces.Box(-1, 1, (6,), np.float32),
+        model_config={**TINY_MODEL, "twin_q": True, "target_noise": target_noise, "target_noise_clip": clip},
+    ).build()
+    module.make_target_networks()
+    return module
+
+
+def test_clipped_double_q_target_is_the_smaller_target_critic_at_the_smoothed_action():
+    module = _td3_module(target_noise=0.3, clip=0.1)
+    next_obs = _team_obs(16, [1, 0, 1])
+    torch.manual_seed(5)
+    target = module.forward_target({Columns.NEXT_OBS: next_obs})["q_target_next"]
+    torch.manual_seed(5)
+    smoothed = module.target_actions(next_obs)
+    clean = module.policy(next_obs, target=True)
+    assert 0 < float((smoothed - clean).abs().max()) <= 0.1 + 1e-6  # noise, within its clip
+    q1 = module.q_values(next_obs, smoothed, target=True)
+    q2 = module.q_values(next_obs, smoothed, target=True, second=True)
+    assert not torch.allclose(q1, q2)
+    torch.testing.assert_close(target, torch.minimum(q1, q2))
+    # Both critics learn from that one target.
+    z = torch.zeros(2, 3)
+    losses = bicnet_losses(q_values=z, q_values_2=z + 2, q_policy=z, q_target_next=z, rewards=z + 1,
+                           terminateds=z, alive=z + 1, next_alive=z + 1, gamma=0.9)
+    assert float(losses["critic_loss"]) == pytest.approx(3 * 1.0 + 3 * 1.0)
+
+
+def test_actor_and_targets_update_exactly_every_policy_delay_updates(ray_session):
+    config = rllib_shared.build_config({**TINY_BICNET, "twin_q": True, "policy_delay": 3})
+    algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
+    try:
+        for _ in range(3):
+            result = algo.train()
+        learner = algo.learner_group._learner
+        updates = learner.critic_updates
+        assert updates >= 6
+        steps = {}
+        for name in ("actor", "critic"):
+            optim = learner.get_optimizer("shared", name)
+            steps[name] = {int(optim.state[p]["step"]) for p in optim.param_groups[0]["params"]}
+        # Adam counts the steps each parameter took: the critics all, the actor every third.
+        assert steps == {"critic": {updates}, "actor": {updates // 3}}
+        assert result["learners"]["shared"]["num_target_updates"] == updates // 3
+    finally:
+        algo.stop()
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"env_config": {**GUESS, "continuous": False}, "target_noise": 0.2}, "this team's actions are discrete"),
+    ({"policy_delay": 0}, "policy_delay must be an integer >= 1, got 0"),
+    ({"twin_q": "yes"}, "twin_q.? must be true or false"),
+    ({"target_noise": -0.1}, "target_noise must be a number >= 0"),
+])
+def test_td3_settings_are_checked(settings, message):
+    with pytest.raises(rllib_shared.ConfigError, match=message):
+        rllib_shared.build_config({**TINY_BICNET, **settings})

@@ -35,6 +35,9 @@ from ray.rllib.utils.annotations import override
 from rllib_shared.algorithms.bicnet.module import (
     EXPLORATION_NOISE_KEY,
     GUMBEL_TEMPERATURE_KEY,
+    TARGET_NOISE_CLIP_KEY,
+    TARGET_NOISE_KEY,
+    TWIN_Q_KEY,
     BiCNetDDPGTorchRLModule,
 )
 from rllib_shared.algorithms.bicnet.replay import REPLAY_BUFFERS
@@ -83,6 +86,14 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         """Discrete actions: initial temperature of the straight-through Gumbel-softmax."""
         self.final_gumbel_temperature = 0.5
         """Discrete actions: the temperature after ``exploration_noise_steps``."""
+        self.twin_q = False
+        """TD3: a second critic; targets take the smaller of the two target values."""
+        self.policy_delay = 1
+        """TD3: the actor and the targets update once per this many critic updates."""
+        self.target_noise = 0.0
+        """TD3: std of the Gaussian noise on the target actor's actions (0: none; real actions only)."""
+        self.target_noise_clip = 0.5
+        """TD3: that noise is clipped to [-target_noise_clip, target_noise_clip]."""
         self.replay_buffer_config = {"type": "EpisodeReplayBuffer", "capacity": 100_000}
         self.num_steps_sampled_before_learning_starts = 1_000
         self.training_intensity = None
@@ -110,6 +121,10 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         exploration_noise_steps: int | NotProvided = NotProvided,
         gumbel_temperature: float | NotProvided = NotProvided,
         final_gumbel_temperature: float | NotProvided = NotProvided,
+        twin_q: bool | NotProvided = NotProvided,
+        policy_delay: int | NotProvided = NotProvided,
+        target_noise: float | NotProvided = NotProvided,
+        target_noise_clip: float | NotProvided = NotProvided,
         replay_buffer_config: dict | NotProvided = NotProvided,
         num_steps_sampled_before_learning_starts: int | NotProvided = NotProvided,
         training_intensity: float | None | NotProvided = NotProvided,
@@ -127,6 +142,10 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
             "exploration_noise_steps": exploration_noise_steps,
             "gumbel_temperature": gumbel_temperature,
             "final_gumbel_temperature": final_gumbel_temperature,
+            "twin_q": twin_q,
+            "policy_delay": policy_delay,
+            "target_noise": target_noise,
+            "target_noise_clip": target_noise_clip,
             "replay_buffer_config": replay_buffer_config,
             "num_steps_sampled_before_learning_starts": num_steps_sampled_before_learning_starts,
             "training_intensity": training_intensity,
@@ -200,6 +219,14 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigError(f"{name} must be a number > 0, got {value!r}")
+        if not isinstance(self.twin_q, bool):
+            raise ConfigError(f"twin_q must be true or false (unquoted), got {self.twin_q!r}")
+        if isinstance(self.policy_delay, bool) or not isinstance(self.policy_delay, int) or self.policy_delay < 1:
+            raise ConfigError(f"policy_delay must be an integer >= 1, got {self.policy_delay!r}")
+        for name in ("target_noise", "target_noise_clip"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
 
     @override(AlgorithmConfig)
     def get_rollout_fragment_length(self, worker_index: int = 0) -> int:
@@ -231,6 +258,9 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         return super()._model_config_auto_includes | {
             EXPLORATION_NOISE_KEY: self.exploration_noise,
             GUMBEL_TEMPERATURE_KEY: self.gumbel_temperature,
+            TWIN_Q_KEY: self.twin_q,
+            TARGET_NOISE_KEY: self.target_noise,
+            TARGET_NOISE_CLIP_KEY: self.target_noise_clip,
         }
 
 

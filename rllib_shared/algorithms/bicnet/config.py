@@ -8,6 +8,7 @@ from typing import Any
 from rllib_shared.algorithms.bicnet.algorithm import BiCNetAlgorithmConfig
 from rllib_shared.algorithms.bicnet.module import check_action_space, check_model
 from rllib_shared.envs.registry import team_env_name
+from rllib_shared.errors import ConfigError
 from rllib_shared.nn import BiCNetConfig
 from rllib_shared.team.spec import TeamSpec
 
@@ -18,7 +19,12 @@ def bicnet_team_config(
     """Algo BiCNet on the team layout: one policy per group's network (see TeamSpec)."""
     check_model(model)
     for observation_space, action_space in spec.spaces.values():
-        check_action_space(action_space, observation_space.shape[0])
+        _, discrete = check_action_space(action_space, observation_space.shape[0])
+        if discrete and settings.get("target_noise", 0):
+            raise ConfigError(
+                "target_noise (TD3's target policy smoothing) adds noise to real-valued actions, and "
+                "this team's actions are discrete: remove target_noise"
+            )
     config = {
         "env": team_env_name(env),
         "env_config": spec.env_config,

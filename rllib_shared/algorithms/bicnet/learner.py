@@ -34,7 +34,7 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME, TD_ERROR_KEY
 from ray.rllib.utils.typing import ModuleID, ParamDict, TensorType
 
-from rllib_shared.algorithms.bicnet.module import Q_POLICY, Q_TARGET_NEXT, Q_VALUES
+from rllib_shared.algorithms.bicnet.module import Q_POLICY, Q_TARGET_NEXT, Q_VALUES, Q_VALUES_2
 from rllib_shared.team.credit import TEAM_REWARD_KEY, assign_credit
 from rllib_shared.team.env import AGENT_DONES, AGENT_REWARDS
 from rllib_shared.team.layout import split_team
@@ -49,6 +49,7 @@ def bicnet_losses(
     q_policy: torch.Tensor,
     q_target_next: torch.Tensor,
     rewards: torch.Tensor,
+    q_values_2: torch.Tensor | None = None,
     terminateds: torch.Tensor,
     alive: torch.Tensor,
     next_alive: torch.Tensor,
@@ -59,7 +60,9 @@ def bicnet_losses(
 
     Returns ``critic_loss`` and ``actor_loss`` (scalars) and ``td_error``
     ``(B, n)`` (zero for dead agents). ``weights`` ``(B,)`` are importance
-    weights of a prioritised replay buffer.
+    weights of a prioritised replay buffer. With ``q_values_2`` (TD3's second
+    critic) the critic loss is the sum of both critics' losses against the
+    one target; ``td_error`` stays the first critic's.
 
     >>> z = torch.zeros(2, 3)
     >>> out = bicnet_losses(q_values=z, q_policy=z, q_target_next=z, rewards=z + 1,
@@ -72,6 +75,8 @@ def bicnet_losses(
     target = (rewards + gamma * bootstrap * q_target_next).detach()
     td_error = (target - q_values) * alive
     per_row_critic = td_error.pow(2).sum(-1)
+    if q_values_2 is not None:
+        per_row_critic = per_row_critic + ((target - q_values_2) * alive).pow(2).sum(-1)
     per_row_actor = -(q_policy * alive).sum(-1)
     if weights is not None:
         per_row_critic = per_row_critic * weights
@@ -88,7 +93,13 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
     @override(DQNLearner)
     def build(self) -> None:
         self._temp_losses: dict[tuple[ModuleID, str], TensorType] = {}
+        self.critic_updates = 0
+        """Gradient updates so far; the actor and the targets follow every ``policy_delay``-th."""
         super().build()
+
+    def actor_due(self) -> bool:
+        """Whether the update being made (the ``critic_updates``-th) moves the actor and the targets."""
+        return self.critic_updates % self.config.policy_delay == 0
 
     @classmethod
     @override(DQNLearner)
@@ -98,11 +109,11 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
     @override(TorchLearner)
     def configure_optimizers_for_module(self, module_id: ModuleID, config: Any = None) -> None:
         module = self._module[module_id]
-        for name, net, lr in (
-            (ACTOR, module.actor, config.actor_lr),
-            (CRITIC, module.critic, config.critic_lr),
+        for name, nets, lr in (
+            (ACTOR, [module.actor], config.actor_lr),
+            (CRITIC, module.critics(), config.critic_lr),
         ):
-            params = self.get_parameters(net)
+            params = [p for net in nets for p in self.get_parameters(net)]
             self.register_optimizer(
                 module_id=module_id,
                 optimizer_name=name,
@@ -124,6 +135,7 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
             q_values=fwd_out[Q_VALUES],
             q_policy=fwd_out[Q_POLICY],
             q_target_next=q_target_next,
+            q_values_2=fwd_out.get(Q_VALUES_2),
             rewards=assign_credit(
                 batch[AGENT_REWARDS], alive, self.config.learner_config_dict.get(TEAM_REWARD_KEY, "none")
             ),
@@ -175,11 +187,30 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
         self._temp_losses.clear()
         return grads
 
+    @override(TorchLearner)
+    def apply_gradients(self, gradients_dict: ParamDict) -> None:
+        """Steps the critic every update, the actor every ``policy_delay``-th
+        (its parameters have no gradient otherwise, so Adam leaves them and
+        its moments alone)."""
+        self.critic_updates += 1
+        if not self.actor_due():
+            for module_id in self.module.keys():
+                actor_params = self.filter_param_dict_for_optimizer(
+                    self._params, self.get_optimizer(module_id, ACTOR)
+                )
+                for pid, param in actor_params.items():
+                    gradients_dict.pop(pid, None)
+                    param.grad = None
+        super().apply_gradients(gradients_dict)
+
     @override(DQNLearner)
     def after_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
-        """Polyak-updates the targets (RLlib's DQN learner) and anneals the noise
-        and the Gumbel-softmax temperature."""
-        super().after_gradient_based_update(timesteps=timesteps)
+        """Polyak-updates the targets (RLlib's DQN learner) after the actor's
+        updates, and anneals the noise and the Gumbel-softmax temperature."""
+        if self.actor_due():
+            super().after_gradient_based_update(timesteps=timesteps)
+        else:  # the schedules of RLlib's Learner, without DQN's target update
+            super(DQNLearner, self).after_gradient_based_update(timesteps=timesteps)
         step = timesteps.get(NUM_ENV_STEPS_SAMPLED_LIFETIME, 0) or 0
         for module_id, module in self.module._rl_modules.items():
             config = self.config.get_config_for_module(module_id)

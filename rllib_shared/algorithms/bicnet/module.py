@@ -12,6 +12,11 @@ critic sees every agent's action of that step, as BiCNet's critic needs:
   ``Q_i`` depend on the other agents' observations and actions;
 - target copies of both (RLlib's ``TargetNetworkAPI``), updated by Polyak
   averaging in the learner;
+- TD3's fixes (Fujimoto et al. 2018) as settings: with ``twin_q`` a second
+  critic, and the target is the smaller of the two target critics' values;
+  with ``target_noise`` the target actor's action gets clipped Gaussian noise
+  (target policy smoothing; real actions only). The delayed actor and target
+  updates (``policy_delay``) are the learner's;
 - exploration: Gaussian noise on the actions with a standard deviation held
   in the buffer ``exploration_sigma``. The learner anneals it and it reaches
   the env runners with the weights.
@@ -48,6 +53,11 @@ EXPLORATION_NOISE_KEY = "exploration_noise"
 """model_config key (filled in by the algorithm config): the initial noise std."""
 GUMBEL_TEMPERATURE_KEY = "gumbel_temperature"
 """model_config key (filled in by the algorithm config): the initial Gumbel-softmax temperature."""
+TWIN_Q_KEY = "twin_q"
+TARGET_NOISE_KEY = "target_noise"
+TARGET_NOISE_CLIP_KEY = "target_noise_clip"
+"""model_config keys (filled in by the algorithm config): TD3's twin critics and target smoothing."""
+Q_VALUES_2 = "q_values_2"
 Q_VALUES = "q_values"
 Q_POLICY = "q_policy"
 Q_TARGET_NEXT = "q_target_next"
@@ -100,6 +110,9 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
         options = dict(self.model_config or {})
         sigma = float(options.pop(EXPLORATION_NOISE_KEY, 0.1))
         temperature = float(options.pop(GUMBEL_TEMPERATURE_KEY, 1.0))
+        self.twin_q = bool(options.pop(TWIN_Q_KEY, False))
+        self.target_noise = float(options.pop(TARGET_NOISE_KEY, 0.0))
+        self.target_noise_clip = float(options.pop(TARGET_NOISE_CLIP_KEY, 0.5))
         self.bicnet = check_model(bicnet_config(options))
         self.features = team_features(self.observation_space)
         self.n_agents = self.observation_space.shape[0]
@@ -107,21 +120,32 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
         self.actor = self.bicnet.build_net(self.features, self.action_dim, self.n_agents)
         if not self.inference_only:
             self.critic = self.bicnet.build_net(self.features + self.action_dim, 1, self.n_agents)
+            if self.twin_q:
+                self.critic_2 = self.bicnet.build_net(self.features + self.action_dim, 1, self.n_agents)
         self.register_buffer("exploration_sigma", torch.tensor(sigma, dtype=torch.float32))
         self.register_buffer("gumbel_temperature", torch.tensor(temperature, dtype=torch.float32))
 
     @override(InferenceOnlyAPI)
     def get_non_inference_attributes(self) -> list[str]:
-        return ["critic", "_target_actor", "_target_critic"]
+        return ["critic", "critic_2", "_target_actor", "_target_critic", "_target_critic_2"]
+
+    def critics(self) -> list[torch.nn.Module]:
+        """The critic, and the second one with ``twin_q``."""
+        return [self.critic, self.critic_2] if self.twin_q else [self.critic]
 
     @override(TargetNetworkAPI)
     def make_target_networks(self) -> None:
         self._target_actor = make_target_network(self.actor)
         self._target_critic = make_target_network(self.critic)
+        if self.twin_q:
+            self._target_critic_2 = make_target_network(self.critic_2)
 
     @override(TargetNetworkAPI)
     def get_target_network_pairs(self) -> list[tuple[torch.nn.Module, torch.nn.Module]]:
-        return [(self.actor, self._target_actor), (self.critic, self._target_critic)]
+        pairs = [(self.actor, self._target_actor), (self.critic, self._target_critic)]
+        if self.twin_q:
+            pairs.append((self.critic_2, self._target_critic_2))
+        return pairs
 
     # -- the networks on team tensors --------------------------------------------
 
@@ -143,16 +167,30 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
         return F.one_hot(out.argmax(-1), self.action_dim).to(out.dtype)
 
     def q_values(
-        self, obs: torch.Tensor, actions: torch.Tensor, *, target: bool = False
+        self, obs: torch.Tensor, actions: torch.Tensor, *, target: bool = False, second: bool = False
     ) -> torch.Tensor:
-        """Per-agent Q: obs ``(B, n, features + 2)``, joint actions ``(B, n, A)`` -> ``(B, n)``.
+        """Per-agent Q: obs ``(B, n, features + 2)``, joint actions ``(B, n, A)`` -> ``(B, n)``,
+        of the (target) critic, or of the second one with ``second``.
 
         Dead agents' actions are zeroed; the communication layer skips them.
         """
         features, alive = split_team(obs)
         actions = actions * alive.unsqueeze(-1).to(actions.dtype)
-        critic = self._target_critic if target else self.critic
+        if second:
+            critic = self._target_critic_2 if target else self.critic_2
+        else:
+            critic = self._target_critic if target else self.critic
         return critic(torch.cat([features, actions], dim=-1), alive).squeeze(-1)
+
+    def target_actions(self, next_obs: torch.Tensor) -> torch.Tensor:
+        """The target actor's actions ``(B, n, A)``, with clipped Gaussian noise
+        when ``target_noise`` > 0 (TD3's target policy smoothing)."""
+        actions = self.policy(next_obs, target=True)
+        if self.target_noise > 0 and not self.discrete:
+            noise = (self.target_noise * torch.randn_like(actions)).clamp(-self.target_noise_clip,
+                                                                          self.target_noise_clip)
+            actions = (actions + noise).clamp(-1.0, 1.0)
+        return actions
 
     def _team_actions(self, actions: torch.Tensor) -> torch.Tensor:
         """Replayed actions as the critic reads them: ``(B, n * A)`` real or
@@ -185,16 +223,25 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
     @override(RLModule)
     def _forward_train(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
         """obs ``(B, n, features + 2)``, ACTIONS ``(B, n * A)`` (discrete ``(B, n)``) ->
-        Q_VALUES ``Q_i(s, a)`` and Q_POLICY ``Q_i(s, mu(s))``, both ``(B, n)``."""
+        Q_VALUES ``Q_i(s, a)`` and Q_POLICY ``Q_i(s, mu(s))``, both ``(B, n)`` (and
+        Q_VALUES_2, the second critic's ``Q_i(s, a)``, with ``twin_q``)."""
         obs = batch[Columns.OBS]
-        return {
-            Q_VALUES: self.q_values(obs, self._team_actions(batch[Columns.ACTIONS])),
+        actions = self._team_actions(batch[Columns.ACTIONS])
+        out = {
+            Q_VALUES: self.q_values(obs, actions),
             Q_POLICY: self.q_values(obs, self.policy(obs, relaxed=True)),
         }
+        if self.twin_q:
+            out[Q_VALUES_2] = self.q_values(obs, actions, second=True)
+        return out
 
     @override(TargetNetworkAPI)
     def forward_target(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
-        """NEXT_OBS ``(B, n, features + 2)`` -> Q_TARGET_NEXT ``Q'_i(s', mu'(s'))`` ``(B, n)``."""
+        """NEXT_OBS ``(B, n, features + 2)`` -> Q_TARGET_NEXT ``Q'_i(s', mu'(s'))`` ``(B, n)``
+        (with ``twin_q`` the smaller of the two target critics' values)."""
         next_obs = batch[Columns.NEXT_OBS]
-        next_actions = self.policy(next_obs, target=True)
-        return {Q_TARGET_NEXT: self.q_values(next_obs, next_actions, target=True)}
+        next_actions = self.target_actions(next_obs)
+        q_next = self.q_values(next_obs, next_actions, target=True)
+        if self.twin_q:
+            q_next = torch.minimum(q_next, self.q_values(next_obs, next_actions, target=True, second=True))
+        return {Q_TARGET_NEXT: q_next}
