@@ -205,10 +205,10 @@ class RunPlan:
     def memory_estimate(self) -> MemoryEstimate:
         """The memory this run will need (:mod:`rllib_shared.memory`)."""
         algorithm_config = default_algorithm_config(self.algo).update_from_dict(self.config)
-        groups = [
-            (size, int(self.spec.spaces[self.spec.group_policy[group]][0].shape[-1]))
-            for group, size in self.spec.group_sizes.items()
-        ]
+        groups = []
+        for group, size in self.spec.group_sizes.items():
+            policy = self.spec.group_policy[group]
+            groups.append((size, int(self.spec.spaces[policy][0].shape[-1]), self.spec.agent_shapes.get(policy)))
         return estimate_memory(self.algo, algorithm_config, groups, self.model)
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from rllib_shared.errors import ConfigError
 from rllib_shared.nn import BiCNetConfig
+from rllib_shared.nn.encoders import feature_map_sizes
 
 GB = 1e9
 FLOAT = 4  # bytes
@@ -49,6 +50,9 @@ ACTIVATION_FLOATS_PER_DENSE_UNIT = 9.4
 """Floats autograd keeps per agent row for each unit of the dense layers
 (encoder and head, actor and critic)."""
 ACTIVATION_FLOATS_PER_COMM_UNIT = {"bilstm": 37.0, "bigru": 30.0, "attention": 16.0, "mean": 12.0, "none": 0.0}
+ACTIVATION_FLOATS_PER_MAP_UNIT = 1.0
+"""Per unit of a CNN encoder's feature maps, actor and critic each (measured on
+battle_v4 with ``configs/bicnet_ppo_battle_cnn.yaml``: 3.2 GB peak)."""
 ACTIVATION_FLOATS_PER_INPUT = 4.0
 ACTIVATION_FLOATS_PER_ROW = 234.0
 SAMPLE_COPIES = 3
@@ -102,14 +106,19 @@ class MemoryEstimate:
         )
 
 
-def activation_floats(model: BiCNetConfig, width: int, n_agents: int) -> float:
+def activation_floats(
+    model: BiCNetConfig, width: int, n_agents: int, image_shape: tuple | None = None
+) -> float:
     """Floats autograd keeps per agent row of a training pass."""
     dense = 2 * (sum(model.encoder_hidden) + sum(model.head_hidden))  # actor and critic
+    maps = 0.0
+    if model.encoder == "cnn" and image_shape is not None:
+        maps = 2 * ACTIVATION_FLOATS_PER_MAP_UNIT * sum(feature_map_sizes(image_shape, model.conv_filters))
     comm = ACTIVATION_FLOATS_PER_COMM_UNIT[model.comm] * model.comm_hidden
     if model.comm == "attention":
         comm += 2 * n_agents  # each agent's weights over the team, actor and critic
     return (
-        ACTIVATION_FLOATS_PER_DENSE_UNIT * dense + comm + ACTIVATION_FLOATS_PER_INPUT * width
+        ACTIVATION_FLOATS_PER_DENSE_UNIT * dense + maps + comm + ACTIVATION_FLOATS_PER_INPUT * width
         + ACTIVATION_FLOATS_PER_ROW
     )
 
@@ -117,7 +126,7 @@ def activation_floats(model: BiCNetConfig, width: int, n_agents: int) -> float:
 def estimate_memory(
     algo: str,
     algorithm_config: Any,
-    groups: list[tuple[int, int]],
+    groups: list[tuple[int, int, tuple | None]],
     model: BiCNetConfig,
 ) -> MemoryEstimate:
     """The memory a run of ``algo`` needs.
@@ -126,7 +135,7 @@ def estimate_memory(
         algo: PPO, APPO, IMPALA or BiCNet.
         algorithm_config: The RLlib ``AlgorithmConfig`` of the run (its
             batch sizes, runners and replay buffer are read).
-        groups: ``(n_agents, team row width)`` per group of agents.
+        groups: ``(n_agents, team row width, agent observation shape)`` per group.
         model: The network's options.
     """
     batch = int(algorithm_config.train_batch_size_per_learner)
@@ -139,9 +148,9 @@ def estimate_memory(
     activation_setting = "minibatch_size" if algo == "PPO" else "train_batch_size_per_learner"
     for setting in (activation_setting, "train_batch_size_per_learner"):
         parts.setdefault(setting, 0.0)
-    for n_agents, width in groups:
+    for n_agents, width, image_shape in groups:
         rows = n_agents if algo in TEAM_LAYOUT else n_agents * n_agents  # agent rows per env step
-        parts[activation_setting] += minibatch * rows * FLOAT * activation_floats(model, width, n_agents)
+        parts[activation_setting] += minibatch * rows * FLOAT * activation_floats(model, width, n_agents, image_shape)
         parts["train_batch_size_per_learner"] += batch * rows * (
             SAMPLE_COPIES * FLOAT * width + SAMPLE_BYTES_PER_AGENT_STEP
         )

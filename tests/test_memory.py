@@ -95,3 +95,13 @@ def test_estimate_is_at_or_above_a_real_runs_peak_and_not_far_above():
     estimated = prepare_run(user).memory_estimate().total - RAY_PROCESSES - DRIVER
     # Measured here: 0.84 GB peak, 0.93 GB estimated.
     assert 0.9 * peak <= estimated <= 2 * peak, (peak / GB, estimated / GB)
+
+
+def test_a_cnn_encoders_feature_maps_count_per_agent_row():
+    user = {"env": "pursuit_v5", "env_config": {"n_pursuers": 3, "n_evaders": 4, "x_size": 8, "y_size": 8},
+            "num_env_runners": 0, "train_batch_size_per_learner": 100, "minibatch_size": 100,
+            "model": {"skip_input": False}}
+    mlp = prepare_run(user).memory_estimate().parts["minibatch_size"]
+    cnn = prepare_run({**user, "model": {"skip_input": False, "encoder": "cnn", "conv_filters": [[8, 3, 1]]}})
+    # pursuit's 7x7x3 view -> 8 maps of 5x5 per agent, in the actor and the critic, 4 bytes each.
+    assert cnn.memory_estimate().parts["minibatch_size"] - mlp == pytest.approx(100 * 3 * 2 * 8 * 5 * 5 * 4)

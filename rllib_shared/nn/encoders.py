@@ -19,6 +19,20 @@ DEFAULT_CONV_FILTERS = ((16, 3, 1), (32, 3, 2))
 """``[out_channels, kernel, stride]`` per layer, RLlib's ``conv_filters`` format."""
 
 
+def feature_map_sizes(image_shape: Sequence[int], conv_filters: Sequence[Sequence[int]]) -> list[int]:
+    """Floats of each convolution's output for one image (no padding).
+
+    >>> feature_map_sizes((13, 13, 5), [[16, 3, 1], [32, 3, 2]])
+    [1936, 800]
+    """
+    height, width = int(image_shape[0]), int(image_shape[1])
+    sizes = []
+    for out_channels, kernel, stride in conv_filters:
+        height, width = (height - kernel) // stride + 1, (width - kernel) // stride + 1
+        sizes.append(out_channels * height * width)
+    return sizes
+
+
 class ConvEncoder(nn.Module):
     """Convolutions over each agent's image, shared by all agents.
 
