@@ -168,7 +168,7 @@ def test_nonfinite_observations_setting_is_checked():
         make_rllib_env("guessing_sum_v0", {"groups": "prefix"})
 
 
-def test_ppo_trains_on_with_nonfinite_observations_warn():
+def test_ppo_trains_on_with_nonfinite_observations_warn(ray_session):
     from ray.rllib.algorithms.ppo import PPOConfig
 
     user_config = tiny("pettingzoo", {"pettingzoo_env": "failing_env", "breaks_with": "nan"},

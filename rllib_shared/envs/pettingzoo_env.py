@@ -81,7 +81,7 @@ class PettingZooEnv(MultiAgentEnv):
         """Refuses NaN and inf in observations (they would end in NaN weights or
         a deep torch error much later), or with ``warn`` replaces them by 0 and
         warns at an agent's 1st, 10th, 100th, ... such observation."""
-        checked = dict(observations)
+        checked = observations  # copied only when an observation is replaced
         for agent, obs in observations.items():
             values = np.asarray(obs)
             if values.dtype.kind not in "fc" or np.isfinite(values).all():
@@ -97,6 +97,8 @@ class PettingZooEnv(MultiAgentEnv):
             if float(np.log10(count)).is_integer():
                 logger.warning("%s; replaced by 0 (%s: warn); %d such observations of %r so far",
                                where, NONFINITE_KEY, count, agent)
+            if checked is observations:
+                checked = dict(observations)
             checked[agent] = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
         return checked
 

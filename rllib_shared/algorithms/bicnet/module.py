@@ -26,7 +26,7 @@ logits per agent; the critic reads one-hot actions; the actor's gradient
 flows through a straight-through Gumbel-softmax sample (one-hot forward, the
 softmax at temperature ``gumbel_temperature`` backward; the learner anneals
 the temperature). Env runners explore with a categorical sample (the
-Gumbel-max trick) and act greedily (argmax) in inference; the target actor's
+softmax of the logits) and act greedily (argmax) in inference; the target actor's
 action is its argmax.
 """
 
@@ -211,12 +211,10 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
     @override(RLModule)
     def _forward_exploration(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
         """obs ``(B, n, features + 2)`` -> ACTIONS ``(B, n * A)``: clip(mu + N(0, sigma^2))
-        (discrete: ``(B, n)`` sampled from the softmax of the logits, by Gumbel-max)."""
+        (discrete: ``(B, n)`` sampled from the softmax of the logits)."""
         out = self.actor_out(batch[Columns.OBS])
         if self.discrete:
-            uniform = torch.rand(out.shape, dtype=out.dtype, device=out.device).clamp_min(1e-20)
-            gumbel = -torch.log((-torch.log(uniform)).clamp_min(1e-20))
-            return {Columns.ACTIONS: (out + gumbel).argmax(-1)}
+            return {Columns.ACTIONS: torch.distributions.Categorical(logits=out).sample()}
         noisy = out + self.exploration_sigma * torch.randn_like(out)
         return {Columns.ACTIONS: noisy.clamp(-1.0, 1.0).flatten(-2)}
 
