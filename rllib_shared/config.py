@@ -251,6 +251,12 @@ def prepare_run(user_config: Mapping[str, Any]) -> RunPlan:
             f"PPO, not {algo}: algo BiCNet's critic already hears every agent's observation and "
             "action through its communication layer, and APPO and IMPALA train on per-agent rows"
         )
+    if model.memory != "none" and algo != "PPO":
+        raise ConfigError(
+            f"model.memory: {model.memory} (memory over time) works with algo PPO, not {algo}: algo "
+            "BiCNet replays single transitions, not sequences, and APPO and IMPALA train on "
+            "per-agent rows; use algo PPO or model.memory: none"
+        )
     spec = team_spec(env, env_config, groups, group_policies, global_state=central)
     return RunPlan(algo, spec, model, BUILDERS[algo](env, spec, model, {**PLUGIN_DEFAULTS, **settings}))
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from rllib_shared.envs.registry import base_env_name, make_pettingzoo_env, split_env_config
+from rllib_shared.errors import ConfigError
 from rllib_shared.team.groups import natural_sorted
 
 
@@ -40,7 +41,8 @@ def evaluate(
 ) -> EvaluationResult:
     """Plays ``episodes`` episodes; the first one is recorded to ``gif`` if given.
 
-    ``env_name`` may be a team env name (``<name>-team``, groups in its
+    A policy with a ``reset()`` method (a :class:`~rllib_shared.inference.TeamPolicy`
+    with memory) is reset at each episode start. ``env_name`` may be a team env name (``<name>-team``, groups in its
     env_config): the PettingZoo env behind it is played.
     """
     env_config, _ = split_env_config(env_config)
@@ -53,6 +55,8 @@ def evaluate(
     try:
         for episode in range(episodes):
             obs, _ = env.reset(seed=seed + episode)
+            if callable(getattr(policy, "reset", None)):
+                policy.reset()
             record = gif is not None and episode == 0
             while env.agents:
                 if record:
@@ -159,6 +163,11 @@ def message_ablation(
     (:class:`HearsOtherEpisodes`; the donor episodes use other seeds)."""
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if getattr(policy, "has_memory", False):
+        raise ConfigError(
+            "the message ablation asks the policy once per agent per step, which would advance a "
+            "memory (model.memory) several times a step; it does not support policies with memory yet"
+        )
     donors = record_observations(policy, env_name, env_config, episodes=episodes, seed=seed + 100_000)
     intact = evaluate(policy, env_name, env_config, episodes=episodes, seed=seed)
     ablated = evaluate(HearsOtherEpisodes(policy, donors, seed=seed), env_name, env_config,

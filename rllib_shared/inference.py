@@ -12,6 +12,10 @@ normalisation is undone. Two input layouts:
   agents, the joint action split per agent;
 - per-agent rows (APPO, IMPALA): one team view per agent, one action each.
 
+A module with memory (``model.memory``) keeps each group's recurrent state
+between calls, as RLlib's env runners do within an episode; call
+:meth:`TeamPolicy.reset` when a new episode starts.
+
 No Ray session is started.
 """
 
@@ -71,19 +75,32 @@ def to_env_action(action: np.ndarray, space: gym.Space, *, normalize: bool, clip
 
 
 @torch.no_grad()
-def module_actions(module: RLModule, obs: np.ndarray, *, explore: bool) -> np.ndarray:
-    """A module's actions for a batch of inputs, as RLlib's env runners get them."""
+def module_actions(
+    module: RLModule, obs: np.ndarray, *, explore: bool, memory: dict[str, torch.Tensor] | None = None
+) -> tuple[np.ndarray, dict[str, torch.Tensor] | None]:
+    """A module's actions for a batch of inputs ``(B, ...)``, as RLlib's env
+    runners get them, and a stateful module's memory after this step
+    (``memory`` is the one before it, ``{key: (B, ...)}``; None for a
+    module without memory)."""
     batch = {Columns.OBS: torch.from_numpy(obs)}
+    if memory is not None:  # one step of a sequence: a time axis of 1
+        batch = {Columns.OBS: batch[Columns.OBS][:, None], Columns.STATE_IN: memory}
     out = module.forward_exploration(batch) if explore else module.forward_inference(batch)
+    if memory is not None:
+        memory = out[Columns.STATE_OUT]
+        out = {k: v[:, 0] for k, v in out.items() if k in (Columns.ACTIONS, Columns.ACTION_DIST_INPUTS)}
     if Columns.ACTIONS in out:
-        return out[Columns.ACTIONS].numpy()
+        return out[Columns.ACTIONS].numpy(), memory
     dist_cls = module.get_exploration_action_dist_cls() if explore else module.get_inference_action_dist_cls()
     dist = dist_cls.from_logits(out[Columns.ACTION_DIST_INPUTS])
-    return (dist if explore else dist.to_deterministic()).sample().numpy()
+    return (dist if explore else dist.to_deterministic()).sample().numpy(), memory
 
 
 class TeamPolicy:
     """Callable ``{agent: obs} -> {agent: action}`` for the whole team.
+
+    With memory, each call is one step of an episode: :meth:`reset` starts a
+    new one.
 
     Args:
         modules: The trained modules by policy ID.
@@ -117,6 +134,24 @@ class TeamPolicy:
         self.normalize_actions = normalize_actions
         self.clip_actions = clip_actions
         self._known = set(self.agents)
+        self._memory: dict[Any, dict[str, torch.Tensor]] = {}
+
+    def reset(self) -> None:
+        """Forgets what the modules with memory kept: call it at each episode start."""
+        self._memory.clear()
+
+    @property
+    def has_memory(self) -> bool:
+        """Whether any module keeps a state between steps (``model.memory``)."""
+        return any(module.is_stateful() for module in self.modules.values())
+
+    def _memory_of(self, rllib_agent: Any, module: RLModule) -> dict[str, torch.Tensor] | None:
+        if not module.is_stateful():
+            return None
+        if rllib_agent not in self._memory:
+            initial = module.get_initial_state()
+            self._memory[rllib_agent] = {k: torch.as_tensor(v)[None] for k, v in initial.items()}
+        return self._memory[rllib_agent]
 
     @property
     def agents(self) -> list:
@@ -146,7 +181,12 @@ class TeamPolicy:
         actions = {}
         for rllib_agent, obs in self._inputs(observations).items():
             module = self.modules[self.policy_of[rllib_agent]]
-            action = module_actions(module, obs[None], explore=explore)[0]
+            action, memory = module_actions(
+                module, obs[None], explore=explore, memory=self._memory_of(rllib_agent, module)
+            )
+            if memory is not None:
+                self._memory[rllib_agent] = memory
+            action = action[0]
             action = to_env_action(
                 action, self.action_spaces[rllib_agent],
                 normalize=self.normalize_actions, clip=self.clip_actions,

@@ -1,19 +1,26 @@
 #!/usr/bin/env python
 """Side-by-side benchmark: learning quality and training speed in one run.
 
-    python scripts/benchmark.py [--guessing-steps 100000] [--spread-steps 100000] [--only guessing|spread]
+    python scripts/benchmark.py [--guessing-steps 100000] [--spread-steps 100000]
+                                [--recall-steps 100000] [--only guessing|spread|recall]
 
-guessing_sum (3 agents, continuous) and simple_spread (N=3, continuous
-actions), at equal env steps per task:
+guessing_sum (3 agents, continuous), simple_spread (N=3, continuous
+actions) and recall (2 agents, each asked at the last step for the cue its
+partner saw at the first), at equal env steps per task:
 
 - BiCNet: the off-policy algorithm of the paper (``algo: BiCNet``);
 - BiCNet-PPO: the BiCNet network trained by RLlib's PPO;
 - the no-communication ablation: BiCNet-PPO with ``model.comm: none``;
 - simple_spread only: RLlib's built-in parameter sharing (RLlib's
   ParallelPettingZooEnv + RLlib's default PPO module, one policy) with the
-  BiCNet-PPO run's runner and PPO settings;
+  BiCNet-PPO run's runner and PPO settings, and MAPPO (``comm: none`` with
+  the critic on the global state, ``configs/mappo_simple_spread.yaml``);
+- recall: BiCNet-PPO with an LSTM memory after communication
+  (``configs/bicnet_ppo_recall.yaml``, not algo BiCNet: memory is PPO only),
+  its memory ablation (``model.memory: none``) and its communication ablation;
 - references without learning: the best no-communication answer
-  (guessing_sum) and random actions (simple_spread).
+  (guessing_sum), random actions (simple_spread, recall) and, for recall,
+  the right answer read from the env (the best possible return).
 
 Prints a table (final team return = mean of the last 3 iterations; env
 steps/s = env steps over training wall time) and writes results/benchmark.png.
@@ -92,6 +99,10 @@ def random_actions(env, obs):
     return {a: env.action_space(a).sample() for a in obs}
 
 
+def recall_right_answer(env, obs):
+    return {a: int(env.wanted[i]) for i, a in enumerate(env.agents)}
+
+
 def config_of(name, *overrides):
     user = rllib_shared.load_yaml(ROOT / "configs" / name)
     return user, rllib_shared.build_config(apply_overrides(user, list(overrides)))
@@ -115,6 +126,7 @@ def simple_spread(steps, storage):
     _, bicnet = config_of("bicnet_simple_spread.yaml")
     user, bicnet_ppo = config_of("bicnet_ppo_simple_spread_continuous.yaml")
     _, ablation = config_of("bicnet_ppo_simple_spread_continuous.yaml", "model.comm=none")
+    _, mappo = config_of("mappo_simple_spread.yaml")
     register_env(BUILTIN_SPREAD, builtin_simple_spread)
     # Same env settings, runner settings and PPO settings; only env wrapper,
     # module and learner are RLlib's own.
@@ -129,8 +141,24 @@ def simple_spread(steps, storage):
         run("simple_spread BiCNet-PPO", "PPO", bicnet_ppo, steps, storage),
         run("simple_spread no-comm ablation", "PPO", ablation, steps, storage),
         run("simple_spread RLlib built-in sharing", "PPO", builtin, steps, storage),
+        run("simple_spread MAPPO (no comm, critic on the global state)", "PPO", mappo, steps, storage),
     ]
     rows.append(reference("simple_spread random actions", user["env"], user["env_config"], random_actions))
+    return rows
+
+
+def recall(steps, storage):
+    user, memory = config_of("bicnet_ppo_recall.yaml")
+    _, no_memory = config_of("bicnet_ppo_recall.yaml", "model.memory=none")
+    _, no_comm = config_of("bicnet_ppo_recall.yaml", "model.comm=none")
+    rows = [
+        run("recall BiCNet-PPO with LSTM memory", "PPO", memory, steps, storage),
+        run("recall memory ablation (memory none)", "PPO", no_memory, steps, storage),
+        run("recall communication ablation (comm none)", "PPO", no_comm, steps, storage),
+    ]
+    rows.append(reference("recall random answers", user["env"], user["env_config"], random_actions))
+    rows.append(reference("recall right answers (read from the env)", user["env"], user["env_config"],
+                          recall_right_answer))
     return rows
 
 
@@ -146,7 +174,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--guessing-steps", type=int, default=100_000)
     parser.add_argument("--spread-steps", type=int, default=100_000)
-    parser.add_argument("--only", choices=["guessing", "spread"])
+    parser.add_argument("--recall-steps", type=int, default=100_000)
+    parser.add_argument("--only", choices=["guessing", "spread", "recall"])
     parser.add_argument("--storage-path", default="results/benchmark")
     parser.add_argument("--png", default="results/benchmark.png")
     args = parser.parse_args(argv)
@@ -154,7 +183,8 @@ def main(argv=None) -> int:
     ray.init(include_dashboard=False, log_to_driver=False)
     panels, rows = {}, []
     for task, fn, steps in (("guessing", guessing_sum, args.guessing_steps),
-                            ("spread", simple_spread, args.spread_steps)):
+                            ("spread", simple_spread, args.spread_steps),
+                            ("recall", recall, args.recall_steps)):
         if args.only and args.only != task:
             continue
         task_rows = fn(steps, storage)

@@ -1,4 +1,4 @@
-"""The PettingZoo wrapper, the guessing-sum game and the env registry."""
+"""The PettingZoo wrapper, the guessing-sum and recall games and the env registry."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from pettingzoo.test import parallel_api_test
 from ray.rllib.utils.pre_checks.env import check_multiagent_environments
 
 from rllib_shared import build_config
-from rllib_shared.envs import ENV_NAMES, GuessingSumEnv, PettingZooEnv, make_pettingzoo_env, make_rllib_env
+from rllib_shared.envs import (
+    ENV_NAMES,
+    GuessingSumEnv,
+    PettingZooEnv,
+    RecallEnv,
+    make_pettingzoo_env,
+    make_rllib_env,
+)
 from rllib_shared.errors import ConfigError
 
 ENV_CASES = {
@@ -22,6 +29,7 @@ ENV_CASES = {
     "pursuit": ("pursuit_v5", {"n_pursuers": 3, "n_evaders": 4, "x_size": 8, "y_size": 8}),
     "guessing_sum_continuous": ("guessing_sum_v0", {"n_agents": 4}),
     "guessing_sum_discrete": ("guessing_sum_v0", {"n_agents": 2, "continuous": False}),
+    "recall": ("recall_v0", {"n_agents": 3, "ask": "next", "delay": 3}),  # 5 steps
     "generic": ("pettingzoo", {"pettingzoo_env": "mpe2.simple_spread_v3", "N": 2}),
 }
 
@@ -29,6 +37,42 @@ ENV_CASES = {
 @pytest.mark.parametrize("continuous", [True, False])
 def test_guessing_sum_passes_pettingzoo_parallel_api_test(continuous):
     parallel_api_test(GuessingSumEnv(n_agents=3, continuous=continuous), num_cycles=30)
+
+
+@pytest.mark.parametrize("ask", ["own", "next"])
+def test_recall_passes_pettingzoo_parallel_api_test(ask):
+    parallel_api_test(RecallEnv(n_agents=3, ask=ask, delay=2), num_cycles=30)
+
+
+@pytest.mark.parametrize("ask", ["own", "next"])
+def test_recall_rewards_only_the_remembered_cue_at_the_question(ask):
+    """The cue shows at step 0 only, the question flag at step delay + 1 only;
+    naming the wanted cue there earns 1, anything else (or earlier) nothing."""
+    env = RecallEnv(n_agents=3, n_cues=5, delay=3, ask=ask)
+    obs, _ = env.reset(seed=4)
+    cues = np.array([int(np.argmax(obs[a][:5])) for a in env.possible_agents])
+    wanted = cues if ask == "own" else np.roll(cues, -1)
+    returns = dict.fromkeys(env.possible_agents, 0.0)
+    for step in range(5):
+        flags = [obs[a][-1] for a in env.agents]
+        assert flags == [float(step == 4)] * 3
+        if step > 0:
+            assert all(not obs[a][:5].any() for a in env.agents)
+        answers = {a: int(wanted[i]) if (step == 4 and i != 1) else int(wanted[i] + 1) % 5
+                   for i, a in enumerate(env.agents)}
+        obs, rewards, terminations, _, _ = env.step(answers)
+        for agent, reward in rewards.items():
+            returns[agent] += reward
+        assert all(terminations.values()) == (step == 4)
+    assert not env.agents
+    assert returns == {"agent_0": 1.0, "agent_1": 0.0, "agent_2": 1.0}
+
+
+def test_recall_settings_are_checked():
+    with pytest.raises(ConfigError, match="unknown recall_v0 ask 'mine'"):
+        RecallEnv(ask="mine")
+    with pytest.raises(ConfigError, match=r"n_agents >= 1 \(>= 2 with ask: next\).*got n_agents=1"):
+        RecallEnv(n_agents=1, ask="next")
 
 
 @pytest.mark.parametrize("case", ENV_CASES)
@@ -43,7 +87,8 @@ def test_wrapped_envs_pass_rllib_env_check(case):
 @pytest.mark.parametrize("case", ENV_CASES)
 def test_episode_ends_exactly_when_no_agent_is_left(case):
     name, env_config = ENV_CASES[case]
-    env = make_rllib_env(name, {**env_config, "max_cycles": 5} if name != "pettingzoo" else env_config)
+    fixed_length = name in ("pettingzoo", "recall_v0")
+    env = make_rllib_env(name, env_config if fixed_length else {**env_config, "max_cycles": 5})
     env.reset(seed=0)
     steps, done = 0, False
     while not done:

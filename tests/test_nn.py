@@ -264,7 +264,7 @@ def test_state_critic_needs_its_own_trunk():
 
 
 def test_agent_linear_equals_one_linear_layer_per_agent():
-    from rllib_shared.nn.bicnet import AgentLinear
+    from rllib_shared.nn.layers import AgentLinear
 
     layer = AgentLinear(3, 4, 2)
     x = torch.randn(5, 3, 4)
@@ -361,3 +361,90 @@ def test_cnn_encoder_sees_each_agents_image_in_its_channels_last_layout():
 def test_cnn_options_are_checked(options, message):
     with pytest.raises(ConfigError, match=message):
         BiCNetConfig.from_dict(options)
+
+
+# ------------------------------------------------------------ memory over time
+
+def memory_net(kind: str, n: int, share: bool = True, **options) -> BiCNetActorCritic:
+    config = BiCNetConfig.from_dict({"memory": kind, "memory_hidden": 6, "share_params": share,
+                                     "encoder_hidden": [8], "comm_hidden": 4, "head_hidden": [8], **options})
+    return config.build_actor_critic(5, 2, n_agents=n)
+
+
+def batched_memory(net: BiCNetActorCritic, batch: tuple, n: int) -> dict:
+    return {k: v.expand(*batch, n, v.shape[-1]) for k, v in net.initial_memory(n).items()}
+
+
+@pytest.mark.parametrize("batch", [(), (4,)])
+@pytest.mark.parametrize("n", [1, 3, 16])
+@pytest.mark.parametrize("kind, share", [("lstm", True), ("gru", True), ("lstm", False)])
+def test_memory_shapes_and_gradients(batch, n, kind, share):
+    """Inputs (*B, T, n, F) with *B of () or (B,): every output keeps the T axis,
+    the memory state is (*B, n, H), and every parameter gets a gradient."""
+    net, steps = memory_net(kind, n, share), 3
+    x, alive = torch.randn(*batch, steps, n, 5), torch.ones(*batch, steps, n, dtype=torch.bool)
+    logits, memory = net.step(x, alive, batched_memory(net, batch, n))
+    assert logits.shape == (*batch, steps, n, 2)
+    assert sorted(memory) == (["c", "h"] if kind == "lstm" else ["h"])
+    assert all(m.shape == (*batch, n, 6) for m in memory.values())
+    logits, features = net.forward_train(x, alive, memory=batched_memory(net, batch, n))
+    values = net.value(features)
+    assert values.shape == (*batch, steps, n)
+    (logits.sum() + values.sum()).backward()
+    silent = {name for name, _ in net.named_parameters() if "weight_hh" in name} if n == 1 else set()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for name, p in net.named_parameters()
+               if name not in silent), [name for name, p in net.named_parameters() if p.grad is None]
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_a_sequence_in_one_pass_equals_stepping_through_it(kind):
+    """Training runs whole sequences; acting runs one step at a time, carrying
+    the state: both give the same outputs and the same final state."""
+    torch.manual_seed(0)
+    net, n, steps = memory_net(kind, 3), 3, 6
+    x, alive = torch.randn(2, steps, n, 5), torch.rand(2, steps, n) > 0.2
+    whole, whole_memory = net.step(x, alive, batched_memory(net, (2,), n))
+    memory, stepped = batched_memory(net, (2,), n), []
+    for t in range(steps):
+        out, memory = net.step(x[:, t : t + 1], alive[:, t : t + 1], memory)
+        stepped.append(out)
+    torch.testing.assert_close(torch.cat(stepped, dim=1), whole)
+    for key in whole_memory:
+        torch.testing.assert_close(memory[key], whole_memory[key])
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_memory_carries_the_first_step_to_the_last_and_a_fresh_state_forgets(kind):
+    torch.manual_seed(0)
+    net, n = memory_net(kind, 2, comm="none"), 2
+    x, alive = torch.zeros(1, 5, n, 5), torch.ones(1, 5, n, dtype=torch.bool)
+    cue = x.clone()
+    cue[0, 0, 0, 0] = 3.0  # agent 0 sees something at step 0 only
+    plain, _ = net.step(x, alive, batched_memory(net, (1,), n))
+    cued, memory = net.step(cue, alive, batched_memory(net, (1,), n))
+    assert float((cued[0, -1, 0] - plain[0, -1, 0]).abs().max()) > 1e-5  # remembered at step 4
+    torch.testing.assert_close(cued[0, -1, 1], plain[0, -1, 1])  # the other agent never heard it
+    later, _ = net.step(x[:, :1], alive[:, :1], memory)
+    fresh, _ = net.step(x[:, :1], alive[:, :1], batched_memory(net, (1,), n))
+    torch.testing.assert_close(fresh[0, 0], plain[0, 0])  # a fresh state: as if nothing happened
+    assert float((later - fresh).abs().max()) > 1e-5
+
+
+def test_per_agent_memory_weights_grow_with_the_team():
+    def count(share, n):
+        return sum(p.numel() for p in memory_net("gru", n, share).memory.parameters())
+
+    assert count(True, 3) == count(True, 16)
+    assert count(False, 16) == count(False, 1) * 16
+
+
+def test_memory_options_are_checked():
+    with pytest.raises(ConfigError, match="unknown model.memory 'rnn'"):
+        BiCNetConfig.from_dict({"memory": "rnn"})
+    for name in ("memory_hidden", "max_seq_len"):
+        for bad in (0, -3, 2.5, True, "8"):
+            with pytest.raises(ConfigError, match=f"model.{name} must be a positive int"):
+                BiCNetConfig.from_dict({"memory": "lstm", name: bad})
+    net = memory_net("lstm", 3)
+    with pytest.raises(ValueError, match="pass its state"):
+        net(torch.zeros(4, 3, 5), torch.ones(4, 3, dtype=torch.bool))

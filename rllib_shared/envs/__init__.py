@@ -1,7 +1,8 @@
-"""PettingZoo envs for RLlib: the wrappers, the guessing-sum game, the registry."""
+"""PettingZoo envs for RLlib: the wrappers, the guessing-sum and recall games, the registry."""
 
 from rllib_shared.envs.guessing_sum import GuessingSumEnv
 from rllib_shared.envs.pettingzoo_env import PettingZooEnv
+from rllib_shared.envs.recall import RecallEnv
 from rllib_shared.envs.registry import (
     ENV_NAMES,
     base_env_name,
@@ -16,6 +17,7 @@ __all__ = [
     "ENV_NAMES",
     "GuessingSumEnv",
     "PettingZooEnv",
+    "RecallEnv",
     "base_env_name",
     "make_pettingzoo_env",
     "make_rllib_env",

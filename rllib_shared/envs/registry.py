@@ -22,6 +22,7 @@ from typing import Any
 from pettingzoo import ParallelEnv
 
 from rllib_shared.envs.guessing_sum import GuessingSumEnv
+from rllib_shared.envs.recall import RecallEnv
 from rllib_shared.envs.pettingzoo_env import NONFINITE_KEY, PettingZooEnv, as_parallel
 from rllib_shared.errors import ConfigError, check_choice, check_keys
 from rllib_shared.team.env import GLOBAL_STATE_KEY, GROUPS_KEY, TeamEnv
@@ -72,6 +73,10 @@ def _generic_env(env_config: Mapping) -> ParallelEnv:
     return _pettingzoo_module_env(env_config.pop(GENERIC_KEY), env_config)
 
 
+def _recall(env_config: Mapping) -> ParallelEnv:
+    return _call_checked(RecallEnv, RecallEnv.__init__, env_config, "env_config of recall_v0")
+
+
 def _guessing_sum(env_config: Mapping) -> ParallelEnv:
     return _call_checked(
         GuessingSumEnv, GuessingSumEnv.__init__, env_config, "env_config of guessing_sum_v0"
@@ -83,6 +88,7 @@ PETTINGZOO_ENVS: dict[str, Callable[[Mapping], ParallelEnv]] = {
     "simple_reference_v3": functools.partial(_pettingzoo_module_env, "mpe2.simple_reference_v3"),
     "pursuit_v5": functools.partial(_pettingzoo_module_env, "pettingzoo.sisl.pursuit_v5"),
     "guessing_sum_v0": _guessing_sum,
+    "recall_v0": _recall,
     "pettingzoo": _generic_env,
 }
 """Registered env name -> ``env_config -> ParallelEnv``."""

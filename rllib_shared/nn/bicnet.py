@@ -16,39 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import math
-
 import torch
 from torch import nn
 
 from rllib_shared.errors import check_choice
 from rllib_shared.nn.communication import AgentCommunication
 from rllib_shared.nn.encoders import DEFAULT_CONV_FILTERS, ConvEncoder
+from rllib_shared.nn.layers import AgentLinear
+from rllib_shared.nn.memory import AgentMemory
 from rllib_shared.nn.normalization import RunningNorm
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "silu": nn.SiLU}
-
-
-class AgentLinear(nn.Module):
-    """A dense layer with weights of its own for each of ``agents`` agents.
-
-    One batched op over the agent axis, no loop; each agent's slice starts as
-    ``nn.Linear`` does (uniform within ``1/sqrt(in_features)``).
-
-    >>> layer = AgentLinear(3, 4, 2)
-    >>> layer(torch.zeros(7, 3, 4)).shape, layer.weight.shape
-    (torch.Size([7, 3, 2]), torch.Size([3, 4, 2]))
-    """
-
-    def __init__(self, agents: int, in_features: int, out_features: int):
-        super().__init__()
-        bound = 1.0 / math.sqrt(in_features)
-        self.weight = nn.Parameter(torch.empty(agents, in_features, out_features).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.empty(agents, out_features).uniform_(-bound, bound))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Shapes: x ``(*B, agents, in_features)`` -> ``(*B, agents, out_features)``."""
-        return torch.einsum("...ai,aio->...ao", x, self.weight) + self.bias
 
 
 def mlp(
@@ -191,6 +169,14 @@ class BiCNetActorCritic(nn.Module):
     the policy). With ``state_features`` the value trunk reads a global state
     ``(*B, S)`` beside every agent's input: a centralised critic.
 
+    With ``memory`` ("lstm" or "gru") each agent's policy features pass
+    through its own recurrent memory after communication (so it remembers
+    what it heard), inputs carry a time axis ``(*B, T, n, F)``, and every
+    pass takes the memory state at the first step, ``{key: (*B, n, H)}``
+    (:meth:`initial_memory` for a new episode). The value reads the memory's
+    output too: through the shared trunk, or beside its own trunk's output
+    without gradient.
+
     Example:
         >>> net = BiCNetActorCritic(in_features=5, action_features=3, share_trunk=True)
         >>> x, alive = torch.zeros(2, 4, 5), torch.ones(2, 4, dtype=torch.bool)
@@ -219,6 +205,8 @@ class BiCNetActorCritic(nn.Module):
         agents: int | None = None,
         image_shape: Sequence[int] | None = None,
         conv_filters: Sequence[Sequence[int]] = DEFAULT_CONV_FILTERS,
+        memory: str = "none",
+        memory_hidden: int = 64,
     ):
         super().__init__()
         if share_trunk and state_features:
@@ -239,18 +227,44 @@ class BiCNetActorCritic(nn.Module):
         self.share_trunk = share_trunk
         self.state_features = state_features
         self.pi_trunk = BiCNetTrunk(in_features=in_features, **trunk_kwargs)
+        self.memory = None
+        pi_width = self.pi_trunk.out_features
+        if memory != "none":
+            self.memory = AgentMemory(in_features=pi_width, hidden=memory_hidden, kind=memory, agents=agents)
+            pi_width = self.memory.out_features
         self.vf_trunk = None if share_trunk else BiCNetTrunk(in_features=in_features + state_features, **trunk_kwargs)
-        vf_width = (self.pi_trunk if share_trunk else self.vf_trunk).out_features
-        self.pi_head = mlp(self.pi_trunk.out_features, head_hidden, action_features, activation=activation,
-                           agents=agents)
+        if share_trunk:
+            vf_width = pi_width
+        else:
+            vf_width = self.vf_trunk.out_features + (pi_width if self.memory is not None else 0)
+        self.pi_head = mlp(pi_width, head_hidden, action_features, activation=activation, agents=agents)
         self.vf_head = mlp(vf_width, head_hidden, 1, activation=activation, agents=agents)
         # Near-uniform initial policy, as RLlib's default PPO heads.
         with torch.no_grad():
             self.pi_head[-1].weight.mul_(0.01)
             self.pi_head[-1].bias.zero_()
 
+    def initial_memory(self, n_agents: int) -> dict[str, torch.Tensor]:
+        """A new episode's memory state, ``{key: (n_agents, H)}`` (empty without memory)."""
+        return {} if self.memory is None else self.memory.initial_state(n_agents)
+
     def _normalized(self, x: torch.Tensor, alive: torch.Tensor, *, update: bool = False) -> torch.Tensor:
         return x if self.input_norm is None else self.input_norm(x, alive, update=update)
+
+    def _policy_features(
+        self, x: torch.Tensor, alive: torch.Tensor, memory: dict[str, torch.Tensor] | None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
+        """Shapes: x ``(*B, [T,] n, F)``, alive ``(*B, [T,] n)``, memory
+        ``{key: (*B, n, H)}`` -> features ``(*B, [T,] n, D)``, memory after
+        the last step (None without memory; then there is no ``T`` axis)."""
+        features = self.pi_trunk(x, alive)
+        if self.memory is None:
+            return features, None
+        if memory is None:
+            raise ValueError("this net has memory: pass its state (initial_memory() for a new episode)")
+        if x.dim() < 3:
+            raise ValueError(f"a net with memory takes inputs (*B, T, n, F), got shape {tuple(x.shape)}")
+        return self.memory(features, memory)
 
     def _value_trunk(self, x: torch.Tensor, alive: torch.Tensor, state: torch.Tensor | None) -> torch.Tensor:
         """Shapes: x ``(*B, n, F)``, alive ``(*B, n)``, state ``(*B, S)`` -> ``(*B, n, D)``."""
@@ -262,32 +276,66 @@ class BiCNetActorCritic(nn.Module):
         state = state.unsqueeze(-2).expand(*x.shape[:-1], self.state_features)
         return self.vf_trunk(torch.cat([x, state.to(x.dtype)], dim=-1), alive)
 
+    def _value_features(
+        self, x: torch.Tensor, alive: torch.Tensor, state: torch.Tensor | None, policy_features: torch.Tensor
+    ) -> torch.Tensor:
+        if self.share_trunk:
+            return policy_features
+        features = self._value_trunk(x, alive, state)
+        if self.memory is None:
+            return features
+        return torch.cat([features, policy_features.detach()], dim=-1)
+
     def forward(self, x: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
-        """Policy only. Shapes: x ``(*B, n, F)``, alive ``(*B, n)`` -> ``(*B, n, action_features)``."""
+        """Policy only, for a net without memory (else :meth:`step`).
+        Shapes: x ``(*B, n, F)``, alive ``(*B, n)`` -> ``(*B, n, action_features)``."""
         x = self._normalized(x, alive)
-        return self.pi_head(self.pi_trunk(x, alive))
+        return self.pi_head(self._policy_features(x, alive, None)[0])
+
+    def step(
+        self, x: torch.Tensor, alive: torch.Tensor, memory: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Policy of a net with memory. Shapes: x ``(*B, T, n, F)``, alive
+        ``(*B, T, n)``, memory ``{key: (*B, n, H)}`` -> (``(*B, T, n,
+        action_features)``, memory after step ``T``)."""
+        x = self._normalized(x, alive)
+        features, memory = self._policy_features(x, alive, memory)
+        return self.pi_head(features), memory
 
     def forward_train(
-        self, x: torch.Tensor, alive: torch.Tensor, state: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        alive: torch.Tensor,
+        state: torch.Tensor | None = None,
+        memory: dict[str, torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Policy and value features in one pass.
 
         Shapes: x ``(*B, n, F)``, alive ``(*B, n)``, state ``(*B, S)`` (with
-        ``state_features``) -> (``(*B, n, action_features)``, ``(*B, n, D)``).
+        ``state_features``) -> (``(*B, n, action_features)``, ``(*B, n, D)``);
+        with memory every tensor but ``memory`` has a ``T`` axis after ``*B``.
         With ``normalize_input``, a pass with gradients enabled (a training
         step) first adds ``x``'s live rows to the running statistics.
         """
         x = self._normalized(x, alive, update=torch.is_grad_enabled())
-        trunk = self.pi_trunk(x, alive)
-        features = trunk if self.share_trunk else self._value_trunk(x, alive, state)
-        return self.pi_head(trunk), features
+        features, _ = self._policy_features(x, alive, memory)
+        return self.pi_head(features), self._value_features(x, alive, state, features)
 
     def value_features(
-        self, x: torch.Tensor, alive: torch.Tensor, state: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        alive: torch.Tensor,
+        state: torch.Tensor | None = None,
+        memory: dict[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """Shapes: x ``(*B, n, F)``, alive ``(*B, n)``, state ``(*B, S)`` -> ``(*B, n, D)``."""
+        """Shapes: x ``(*B, n, F)``, alive ``(*B, n)``, state ``(*B, S)`` -> ``(*B, n, D)``
+        (with memory, a ``T`` axis after ``*B``)."""
         x = self._normalized(x, alive)
-        return self.pi_trunk(x, alive) if self.share_trunk else self._value_trunk(x, alive, state)
+        if self.share_trunk or self.memory is not None:
+            features, _ = self._policy_features(x, alive, memory)
+        else:
+            features = None
+        return self._value_features(x, alive, state, features)
 
     def value(self, features: torch.Tensor) -> torch.Tensor:
         """Shapes: value features ``(*B, n, D)`` -> values ``(*B, n)``."""

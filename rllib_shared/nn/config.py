@@ -10,6 +10,7 @@ from rllib_shared.errors import ConfigError, check_choice, check_keys
 from rllib_shared.nn.bicnet import ACTIVATIONS, BiCNet, BiCNetActorCritic
 from rllib_shared.nn.communication import COMM_KINDS
 from rllib_shared.nn.encoders import DEFAULT_CONV_FILTERS
+from rllib_shared.nn.memory import MEMORY_KINDS
 
 CRITIC_INPUTS = ("local", "state")
 ENCODERS = ("mlp", "cnn")
@@ -61,11 +62,23 @@ class BiCNetConfig:
     communication layer brings) or "state" (the env's global ``state()``
     beside each agent's observation: a centralised critic; with ``comm: none``
     this is MAPPO). PPO only."""
+    memory: str = "none"
+    """Memory over time: "none", "lstm" or "gru". Each agent's policy features
+    pass through its own recurrent state after communication, so it keeps
+    what it saw and heard between steps (skrl's RNN models); the critic
+    reads that memory too. PPO only."""
+    memory_hidden: int = 64
+    """Size of each agent's memory state (with ``memory``)."""
+    max_seq_len: int = 20
+    """With ``memory``: training replays episodes in chunks of this many steps,
+    each starting from the memory state the env runner had there (RLlib's
+    ``max_seq_len``)."""
 
     def __post_init__(self):
         check_choice(self.comm, COMM_KINDS, "model.comm")
         check_choice(self.critic_input, CRITIC_INPUTS, "model.critic_input")
         check_choice(self.encoder, ENCODERS, "model.encoder")
+        check_choice(self.memory, MEMORY_KINDS, "model.memory")
         if not all(len(f) == 3 and all(isinstance(v, int) and v > 0 for v in f) for f in self.conv_filters):
             raise ConfigError(
                 "model.conv_filters must be a list of [out_channels, kernel, stride] with positive ints, "
@@ -85,8 +98,10 @@ class BiCNetConfig:
             sizes = getattr(self, name)
             if not all(isinstance(s, int) and s > 0 for s in sizes):
                 raise ConfigError(f"model.{name} must be a list of positive ints, got {sizes!r}")
-        if not (isinstance(self.comm_hidden, int) and self.comm_hidden > 0):
-            raise ConfigError(f"model.comm_hidden must be a positive int, got {self.comm_hidden!r}")
+        for name in ("comm_hidden", "memory_hidden", "max_seq_len"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not (isinstance(value, int) and value > 0):
+                raise ConfigError(f"model.{name} must be a positive int, got {value!r}")
         for name in ("skip_input", "share_actor_critic", "normalize_obs", "share_params"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(
@@ -168,5 +183,7 @@ class BiCNetConfig:
             image_shape=self._image_shape(image_shape),
             share_trunk=self.share_actor_critic,
             normalize_input=self.normalize_obs,
+            memory=self.memory,
+            memory_hidden=self.memory_hidden,
             **self._net_kwargs(),
         )

@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 import torch
+import tree
 from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.columns import Columns
 from ray.rllib.evaluation.postprocessing import Postprocessing
 from ray.rllib.utils.annotations import override
 from ray.rllib.utils.numpy import convert_to_numpy
 
-from rllib_shared.errors import ConfigError
 from rllib_shared.team.credit import assign_credit, check_team_reward
 from rllib_shared.team.env import STATE, agent_vectors
 from rllib_shared.team.layout import ALIVE
@@ -36,18 +36,20 @@ VALUE_CHUNK_AGENT_ROWS = 16_384
 @torch.no_grad()
 def batch_values(module: Any, batch: dict[str, Any]) -> torch.Tensor:
     """Shapes: ``batch[OBS]`` ``(B, n, F + 2)`` (and ``batch[STATE]`` ``(B, S)``
-    for a critic that reads the global state) -> values ``(B, n)``.
+    for a critic that reads the global state) -> values ``(B, n)``; for a
+    module with memory ``(B, T, ...)`` sequences with ``batch[STATE_IN]``
+    ``{key: (B, n, H)}`` -> ``(B, T, n)``.
 
     The value pass over a whole train batch, without autograd and in chunks of
     about :data:`VALUE_CHUNK_AGENT_ROWS` agent rows: in one pass, the
     communication layer's gates alone would hold ``B * n * 8 * hidden`` floats.
     """
     obs = batch[Columns.OBS]
-    rows = max(1, VALUE_CHUNK_AGENT_ROWS // max(1, obs.shape[1]))
-    columns = [c for c in (Columns.OBS, STATE) if c in batch]
+    rows = max(1, VALUE_CHUNK_AGENT_ROWS // max(1, int(np.prod(obs.shape[1:-1]))))
+    inputs = {c: batch[c] for c in (Columns.OBS, STATE, Columns.STATE_IN) if c in batch}
     return torch.cat([
-        module.compute_values(dict(zip(columns, chunk)))
-        for chunk in zip(*(batch[c].split(rows) for c in columns))
+        module.compute_values(tree.map_structure(lambda t: t[start : start + rows], inputs))
+        for start in range(0, obs.shape[0], rows)
     ])
 
 
@@ -84,6 +86,21 @@ def per_agent_gae(
     return advantages, (advantages + values[:-1]).astype(np.float32)
 
 
+def _timesteps(batch: dict[str, Any]) -> np.ndarray:
+    """``(S, T)`` bool: which entries of zero-padded sequences are timesteps
+    (from ``SEQ_LENS`` ``(S,)``)."""
+    seq_lens = convert_to_numpy(batch[Columns.SEQ_LENS])
+    return np.arange(batch[Columns.OBS].shape[1])[None, :] < seq_lens[:, None]
+
+
+def _pad(flat: np.ndarray, sequences: np.ndarray) -> np.ndarray:
+    """Rows ``(N, ...)`` back into the zero-padded sequences ``(S, T, ...)``
+    whose real timesteps ``sequences`` ``(S, T)`` marks (N of them)."""
+    padded = np.zeros(sequences.shape + flat.shape[1:], flat.dtype)
+    padded[sequences] = flat
+    return padded
+
+
 class TeamGeneralAdvantageEstimation(ConnectorV2):
     """Learner piece: per-agent advantages, value targets and loss mask, ``(B, n)`` each.
 
@@ -106,15 +123,15 @@ class TeamGeneralAdvantageEstimation(ConnectorV2):
         sa_episodes = list(self.single_agent_episode_iterator(episodes, agents_that_stepped_only=False))
         for module_id, module_batch in batch.items():
             module = rl_module[module_id]
-            if module.is_stateful():
-                raise ConfigError(
-                    "the team-layout PPO learner does not support recurrent modules yet"
-                )
             values = batch_values(module, module_batch)
             device = values.device
             values = convert_to_numpy(values)
-            obs = convert_to_numpy(module_batch[Columns.OBS])
-            alive = obs[..., ALIVE] > 0.5
+            alive = convert_to_numpy(module_batch[Columns.OBS])[..., ALIVE] > 0.5
+            # A module with memory gets zero-padded sequences (S, T, ...): GAE
+            # runs on the real timesteps, in episode order, then is padded back.
+            sequences = _timesteps(module_batch) if module.is_stateful() else None
+            if sequences is not None:
+                values, alive = values[sequences], alive[sequences]
             advantages = np.zeros_like(values, dtype=np.float32)
             targets = np.zeros_like(values, dtype=np.float32)
             row = 0
@@ -135,12 +152,15 @@ class TeamGeneralAdvantageEstimation(ConnectorV2):
                     f"team GAE: {row} episode rows but {values.shape[0]} batch rows for {module_id!r}"
                 )
             mask = alive.copy()
-            if Columns.LOSS_MASK in module_batch:
-                mask &= convert_to_numpy(module_batch[Columns.LOSS_MASK]).astype(bool)[:, None]
+            if Columns.LOSS_MASK in module_batch:  # False at each episode's artificial last timestep
+                loss_mask = convert_to_numpy(module_batch[Columns.LOSS_MASK]).astype(bool)
+                mask &= (loss_mask if sequences is None else loss_mask[sequences])[:, None]
             valid = advantages[mask]
             if valid.size:
                 advantages = (advantages - valid.mean()) / max(1e-4, float(valid.std()))
             advantages = np.where(mask, advantages, 0.0).astype(np.float32)
+            if sequences is not None:
+                advantages, targets, mask = (_pad(x, sequences) for x in (advantages, targets, mask))
             module_batch[Postprocessing.ADVANTAGES] = torch.as_tensor(advantages, device=device)
             module_batch[Postprocessing.VALUE_TARGETS] = torch.as_tensor(targets, device=device)
             module_batch[AGENT_MASK] = torch.as_tensor(mask, device=device)
