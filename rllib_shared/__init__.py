@@ -6,10 +6,10 @@ with Ray Tune.
 
 from rllib_shared.algorithms import register_algorithm
 from rllib_shared.config import build_config, experiment_settings, load_yaml
-from rllib_shared.envs import ENV_NAMES, register_envs
 from rllib_shared.errors import ConfigError, ObservationError
 from rllib_shared.inference import load_policy
 from rllib_shared.policy_mapping import SHARED_POLICY_ID, map_to_shared_policy
+from rllib_shared.registry import ENV_NAMES, register_envs
 
 register_envs()
 register_algorithm()

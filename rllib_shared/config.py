@@ -32,7 +32,7 @@ from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 
 from rllib_shared.algorithms import BUILDERS, default_algorithm_config
 from rllib_shared.envs.pettingzoo_env import NONFINITE_KEY
-from rllib_shared.envs.registry import check_env_name
+from rllib_shared.registry import check_env_name
 from rllib_shared.errors import (
     ConfigError,
     check_choice,

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from rllib_shared.envs.registry import base_env_name, make_pettingzoo_env, split_env_config
+from rllib_shared.registry import base_env_name, make_pettingzoo_env, split_env_config
 from rllib_shared.errors import ConfigError
 from rllib_shared.team.groups import natural_sorted
 

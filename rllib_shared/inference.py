@@ -34,7 +34,7 @@ from ray.rllib.core.rl_module.rl_module import RLModule
 from ray.rllib.core.rl_module.torch import TorchRLModule
 from ray.rllib.utils.spaces.space_utils import clip_action, unsquash_action
 
-from rllib_shared.envs.registry import TEAM_SUFFIX, make_rllib_env, make_team_env
+from rllib_shared.registry import TEAM_SUFFIX, make_rllib_env, make_team_env
 from rllib_shared.errors import ConfigError
 from rllib_shared.team.layout import TeamLayout
 

@@ -61,10 +61,10 @@ MAgent2 battle_v4, 162 agents of 847 features: 3.0 GB peak, 3.5 GB estimated).""
 SAMPLE_BYTES_PER_AGENT_STEP = 300
 """Per-agent rewards, done flags, log-probabilities and action inputs."""
 REPLAY_BYTES_PER_AGENT_STEP = 16
-"""Per-agent reward and flags of a stored transition (besides its observation)."""
-REPLAY_BYTES_PER_STEP = 2500
-"""A stored transition's bookkeeping in RLlib's episode replay buffers
-(measured: 1.9 KB per env step with 8 agents, 2.3 KB with 64)."""
+"""Per-agent return, bootstrap factor and action of a stored transition
+(besides its two observations)."""
+REPLAY_BYTES_PER_STEP = 8
+"""A stored transition's priority (algo BiCNet's flat ring arrays)."""
 
 TEAM_LAYOUT = ("PPO", "BiCNet")
 

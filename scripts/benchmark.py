@@ -40,7 +40,7 @@ from ray.tune.registry import register_env
 
 import rllib_shared
 from rllib_shared.config import apply_overrides
-from rllib_shared.envs import make_pettingzoo_env
+from rllib_shared.registry import make_pettingzoo_env
 from rllib_shared.plotting import plot_comparison
 from rllib_shared.progress import ProgressCallback
 

@@ -218,7 +218,7 @@ def tune_config(task: Task, method: Method, seed: int) -> tuple[str, dict[str, A
 
 
 def _agents(user: dict) -> list:
-    from rllib_shared.envs import make_pettingzoo_env
+    from rllib_shared.registry import make_pettingzoo_env
 
     env = make_pettingzoo_env(user["env"], user.get("env_config"))
     try:
@@ -254,7 +254,7 @@ class BuiltinEnv:
     def __call__(self, env_config):
         from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 
-        from rllib_shared.envs import make_pettingzoo_env
+        from rllib_shared.registry import make_pettingzoo_env
 
         env = make_pettingzoo_env(self.env_name, env_config)
         if len(env.observation_space(env.possible_agents[0]).shape) > 1:
@@ -298,7 +298,7 @@ def run_unit(task_name: str, method: Method, seed: int, budget: int, storage: Pa
 
 
 def reference_rows(task_name: str) -> list[dict]:
-    from rllib_shared.envs import make_pettingzoo_env
+    from rllib_shared.registry import make_pettingzoo_env
     from rllib_shared.evaluation import evaluate
 
     task = TASKS[task_name]

@@ -18,7 +18,9 @@ PPO runs share the runner and PPO settings (batch counted in env steps;
 RLlib's built-in sharing then trains on ``n_agents`` rows per env step).
 Printed per task and method: env steps/s and agent steps/s (the median over
 the timed iterations, each timed by its wall clock) and the env-steps/s
-ratio to RLlib's built-in sharing. Last, one line for MAgent2 battle_v4 (162 agents, the config
+ratio to RLlib's built-in sharing; then where algo BiCNet's training step
+spends its time (RLlib's timers: sampling, replay, learner update, weight
+sync). Last, one line for MAgent2 battle_v4 (162 agents, the config
 ``configs/bicnet_ppo_battle.yaml``) in a fresh process: env steps/s and the
 process's peak memory.
 """
@@ -40,7 +42,7 @@ from ray.tune.registry import register_env
 
 import rllib_shared
 from rllib_shared.algorithms import default_algorithm_config
-from rllib_shared.envs import make_pettingzoo_env
+from rllib_shared.registry import make_pettingzoo_env
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ("BiCNet-PPO", "no-comm ablation", "RLlib built-in sharing", "algo BiCNet")
@@ -88,10 +90,32 @@ def trainers(env: str, env_config: dict, args) -> dict:
             BUILTIN: build("PPO", builtin), "algo BiCNet": build("BiCNet", bicnet)}
 
 
-def round_robin(algos: dict, rounds: int, label: str) -> dict[str, float]:
+BICNET_TIMERS = {
+    "env_runner_sampling_timer": "sampling",
+    "replay_buffer_add_data_timer": "replay add",
+    "replay_buffer_sampling_timer": "replay sample",
+    "learner_update_timer": "learner update",
+    "replay_buffer_update_prios_timer": "priorities",
+    "synch_weights": "weight sync",
+}
+"""algo BiCNet's timers (RLlib's names, mean seconds per training step) -> printed names."""
+
+
+def bicnet_profile(timers: dict) -> str:
+    """Where algo BiCNet's training step spends its time, in ms and shares."""
+    parts = {name: 1000 * timers.get(key, 0.0) for key, name in BICNET_TIMERS.items()}
+    total = sum(parts.values()) or 1.0
+    replay = parts["replay add"] + parts["replay sample"] + parts["priorities"]
+    listed = ", ".join(f"{name} {ms:.1f} ms" for name, ms in parts.items())
+    return f"{listed} (replay: {100 * replay / total:.1f}% of the step)"
+
+
+def round_robin(algos: dict, rounds: int, label: str) -> tuple[dict[str, float], dict[str, dict]]:
     """Each trainer's median env steps/s over ``rounds`` timed iterations after one
-    warm-up (the median: a burst of load from elsewhere spoils one round, not the figure)."""
+    warm-up (the median: a burst of load from elsewhere spoils one round, not the
+    figure), and each trainer's timers of its last iteration."""
     speeds: dict[str, list[float]] = {m: [] for m in algos}
+    timers: dict[str, dict] = {}
     for r in range(rounds + 1):
         for method, algo in algos.items():
             before = algo.metrics.peek(("env_runners", "num_env_steps_sampled_lifetime"), default=0)
@@ -101,9 +125,10 @@ def round_robin(algos: dict, rounds: int, label: str) -> dict[str, float]:
             done = result["env_runners"]["num_env_steps_sampled_lifetime"] - before
             if r > 0:  # round 0 is the warm-up
                 speeds[method].append(done / elapsed)
+            timers[method] = result.get("timers", {})
             print(f"  {label} round {r}{' (warm-up)' if r == 0 else ''}: {method:<24} "
                   f"{done:>6.0f} env steps in {elapsed:6.1f} s", flush=True)
-    return {m: statistics.median(v) for m, v in speeds.items()}
+    return {m: statistics.median(v) for m, v in speeds.items()}, timers
 
 
 def battle_line(args) -> dict:
@@ -152,11 +177,12 @@ def main(argv=None) -> int:
         tasks.append(("simple_spread N=3", 3, "simple_spread_v3",
                       {"N": 3, "continuous_actions": True, "max_cycles": 25}))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    table = []
+    table, profiles = [], []
     for label, n_agents, env, env_config in tasks:
         algos = trainers(env, env_config, args)
         try:
-            speeds = round_robin(algos, args.rounds, label)
+            speeds, timers = round_robin(algos, args.rounds, label)
+            profiles.append(f"{label}: {bicnet_profile(timers['algo BiCNet'])}")
         finally:
             for algo in algos.values():
                 algo.stop()
@@ -168,6 +194,9 @@ def main(argv=None) -> int:
     print(f"\n{'task':<20} {'method':<24} {'env steps/s':>12} {'agent steps/s':>14} {'/ built-in':>11}")
     for label, method, speed, agent_speed, ratio in table:
         print(f"{label:<20} {method:<24} {speed:>12.0f} {agent_speed:>14.0f} {ratio:>10.2f}x")
+    print("\nalgo BiCNet, mean time per training step:")
+    for line in profiles:
+        print(f"  {line}")
     if not args.skip_battle:
         battle = battle_line(args)
         print(f"\nmagent2 battle_v4 ({battle['n_agents']} agents), BiCNet-PPO, batch {battle['batch']} env steps: "

@@ -74,8 +74,12 @@ def test_straight_through_gradients_reach_every_agents_logits():
     assert all(float(grad[:, i].abs().sum()) > 0 for i in range(3))
 
 
-def test_discrete_inference_is_the_argmax_and_exploration_samples_the_softmax(monkeypatch):
+@pytest.mark.parametrize("epsilon", [0.0, 0.3])
+def test_discrete_inference_is_the_argmax_and_exploration_samples_the_softmax(monkeypatch, epsilon):
+    """Exploring: the softmax's sample, or with probability epsilon (the annealed
+    exploration_noise) a uniform random action; acting: the argmax."""
     module = _discrete_module(n=2, k=3)
+    module.exploration_sigma.fill_(epsilon)
     obs = _team_obs(4, [1, 1])
     logits = module.actor_out(obs)
     greedy = module.forward_inference({Columns.OBS: obs})[Columns.ACTIONS]
@@ -85,7 +89,8 @@ def test_discrete_inference_is_the_argmax_and_exploration_samples_the_softmax(mo
     monkeypatch.setattr(module, "actor_out", lambda obs, target=False: fixed)
     sampled = module.forward_exploration({Columns.OBS: obs})[Columns.ACTIONS]
     frequencies = torch.bincount(sampled.flatten(), minlength=3).float() / sampled.numel()
-    torch.testing.assert_close(frequencies, torch.tensor([0.1, 0.3, 0.6]), atol=0.015, rtol=0)
+    expected = (1 - epsilon) * torch.tensor([0.1, 0.3, 0.6]) + epsilon / 3
+    torch.testing.assert_close(frequencies, expected, atol=0.015, rtol=0)
 
 
 def test_discrete_replayed_actions_reach_the_critic_one_hot():
@@ -160,8 +165,8 @@ def test_actor_gradient_is_the_vectorised_deterministic_policy_gradient(alive):
     z = torch.zeros(4, 3)
     fwd = module.forward_train({Columns.OBS: obs, Columns.ACTIONS: torch.zeros(4, 6)})
     loss = bicnet_losses(
-        q_values=z, q_policy=fwd[Q_POLICY], q_target_next=z, rewards=z, terminateds=z,
-        alive=mask.expand(4, 3), next_alive=mask.expand(4, 3), gamma=0.9,
+        q_values=z, q_policy=fwd[Q_POLICY], q_target_next=z, rewards=z, discounts=z + 0.9,
+        alive=mask.expand(4, 3), next_alive=mask.expand(4, 3),
     )["actor_loss"]
     learned = torch.autograd.grad(loss, params)
 
@@ -192,12 +197,12 @@ def test_without_communication_an_agent_value_ignores_teammates_actions():
     assert jac[0, 1].abs().sum() == 0 and jac[0, 0].abs().sum() > 0
 
 
-def test_critic_loss_uses_per_agent_rewards_terminations_and_masks():
+def test_critic_loss_uses_per_agent_returns_discounts_and_masks():
     q = torch.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
     q_next = torch.tensor([[10.0, 10.0, 10.0]])
-    common = {"q_policy": q, "q_target_next": q_next, "gamma": 0.5}
+    common = {"q_policy": q, "q_target_next": q_next}
     out = bicnet_losses(
-        q_values=q, rewards=torch.tensor([[1.0, 0.0, 2.0]]), terminateds=torch.tensor([[0.0, 1.0, 0.0]]),
+        q_values=q, rewards=torch.tensor([[1.0, 0.0, 2.0]]), discounts=torch.tensor([[0.5, 0.0, 0.5]]),
         alive=torch.tensor([[1.0, 1.0, 0.0]]), next_alive=torch.ones(1, 3), **common,
     )
     # agent 0: y = 1 + 0.5 * 10 = 6; agent 1 terminated: y = 0; agent 2 dead: out.
@@ -205,9 +210,9 @@ def test_critic_loss_uses_per_agent_rewards_terminations_and_masks():
     assert out["critic_loss"].item() == pytest.approx(25.0 + 4.0)
     # Whatever a dead agent's reward, value or target, the losses do not change.
     changed = bicnet_losses(
-        q_values=q, rewards=torch.tensor([[1.0, 0.0, -99.0]]), terminateds=torch.tensor([[0.0, 1.0, 1.0]]),
+        q_values=q, rewards=torch.tensor([[1.0, 0.0, -99.0]]), discounts=torch.tensor([[0.5, 0.0, 0.0]]),
         alive=torch.tensor([[1.0, 1.0, 0.0]]), next_alive=torch.ones(1, 3),
-        q_policy=q, q_target_next=torch.tensor([[10.0, 10.0, -5.0]]), gamma=0.5,
+        q_policy=q, q_target_next=torch.tensor([[10.0, 10.0, -5.0]]),
     )
     assert changed["critic_loss"].item() == out["critic_loss"].item()
     assert changed["actor_loss"].item() == out["actor_loss"].item() == -3.0
@@ -309,6 +314,49 @@ def test_restored_checkpoint_continues_training(bicnet_checkpoint):
     assert after["num_env_steps_sampled_lifetime"] > before["num_env_steps_sampled_lifetime"]
 
 
+@pytest.mark.parametrize("store", [True, False])
+def test_checkpoints_keep_the_replay_buffer_when_asked(ray_session, tmp_path, store):
+    config = rllib_shared.build_config({**TINY_BICNET, "store_buffer_in_checkpoints": store, "n_step": 3,
+                                        "replay_buffer_config": {"type": "PrioritizedTeamReplayBuffer",
+                                                                 "capacity": 50}})
+    algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
+    try:
+        for _ in range(3):
+            result = algo.train()
+        assert result["replay_buffer"]["num_transitions"] == len(algo.local_replay_buffer) == 50  # wrapped
+        saved = algo.local_replay_buffer.get_state()
+        algo.save_to_path(str(tmp_path / "checkpoint"))
+    finally:
+        algo.stop()
+    restored = BiCNet.from_checkpoint(str(tmp_path / "checkpoint"))
+    try:
+        buffer = restored.local_replay_buffer
+        if not store:
+            assert len(buffer) == 0
+            return
+        ring, saved_ring = buffer.rings["shared"], saved["rings"]["shared"]
+        np.testing.assert_array_equal(np.sort(ring.priorities), np.sort(saved_ring["priorities"]))
+        for key, array in ring.arrays.items():
+            np.testing.assert_array_equal(np.sort(array, axis=0), np.sort(saved_ring["arrays"][key], axis=0))
+        restored.train()  # trains on from the restored buffer
+    finally:
+        restored.stop()
+
+
+def test_replay_settings_are_checked():
+    for replay, message in [
+        ({"type": "ReservoirBuffer"}, "replay_buffer_config.type must be one of TeamReplayBuffer"),
+        ({"type": "TeamReplayBuffer", "alpha": 0.6}, "alpha and beta are prioritised replay's settings, but type is TeamReplayBuffer"),
+        ({"type": "PrioritizedEpisodeReplayBuffer", "capacity": -5}, "capacity must be an integer >= 1"),
+        ({"type": "PrioritizedTeamReplayBuffer", "size": 5}, "unknown key 'size' in replay_buffer_config"),
+    ]:
+        with pytest.raises(rllib_shared.ConfigError, match=message):
+            BiCNetAlgorithmConfig().update_from_dict(
+                rllib_shared.build_config({**TINY_BICNET, "replay_buffer_config": replay})).validate()
+    with pytest.raises(rllib_shared.ConfigError, match="n_step must be an integer >= 1, got 0"):
+        BiCNetAlgorithmConfig().update_from_dict(rllib_shared.build_config({**TINY_BICNET, "n_step": 0})).validate()
+
+
 def test_load_policy_acts_like_the_trained_module(bicnet_checkpoint):
     from rllib_shared.evaluation import evaluate
     from rllib_shared.inference import TeamPolicy
@@ -316,7 +364,7 @@ def test_load_policy_acts_like_the_trained_module(bicnet_checkpoint):
     path, _, _ = bicnet_checkpoint
     policy = rllib_shared.load_policy(path)
     assert isinstance(policy, TeamPolicy)
-    env = rllib_shared.envs.make_pettingzoo_env("guessing_sum_v0", GUESS)
+    env = rllib_shared.registry.make_pettingzoo_env("guessing_sum_v0", GUESS)
     obs, _ = env.reset(seed=1)
     actions = policy(obs)
     assert sorted(actions) == sorted(obs)
@@ -377,7 +425,6 @@ def test_two_groups_train_with_their_own_networks(ray_session):
 
 
 def test_prioritized_replay_trains(ray_session):
-    """RLlib's prioritized buffer drops the infos unless asked; ours keeps them."""
     config = rllib_shared.build_config({**TINY_BICNET, "replay_buffer_config": {
         "type": "PrioritizedEpisodeReplayBuffer", "capacity": 1000, "alpha": 0.6, "beta": 0.4}})
     assert_trained(train_twice(config), ("shared",))
@@ -445,7 +492,7 @@ def test_clipped_double_q_target_is_the_smaller_target_critic_at_the_smoothed_ac
     # Both critics learn from that one target.
     z = torch.zeros(2, 3)
     losses = bicnet_losses(q_values=z, q_values_2=z + 2, q_policy=z, q_target_next=z, rewards=z + 1,
-                           terminateds=z, alive=z + 1, next_alive=z + 1, gamma=0.9)
+                           discounts=z + 0.9, alive=z + 1, next_alive=z + 1)
     assert float(losses["critic_loss"]) == pytest.approx(3 * 1.0 + 3 * 1.0)
 
 
@@ -478,3 +525,61 @@ def test_actor_and_targets_update_exactly_every_policy_delay_updates(ray_session
 def test_td3_settings_are_checked(settings, message):
     with pytest.raises(rllib_shared.ConfigError, match=message):
         rllib_shared.build_config({**TINY_BICNET, **settings})
+
+
+# -- Ornstein-Uhlenbeck exploration ----------------------------------------------------
+
+
+def exploration_noise(noise_type: str) -> list[np.ndarray]:
+    """Per complete episode ``(T, n * A)``: the actions the env runner took minus
+    the actor's own actions at the same observations (the exploration noise)."""
+    config = rllib_shared.build_config({**TINY_BICNET, "exploration_noise_type": noise_type, "ou_theta": 0.15,
+                                        "exploration_noise": 0.2, "final_exploration_noise": 0.2,
+                                        "env_config": {**GUESS, "max_cycles": 20}})
+    algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
+    try:
+        episodes = algo.env_runner.sample(num_timesteps=400, explore=True)
+        module = algo.env_runner.module["shared"]
+        noises = []
+        for episode in episodes:
+            team = episode.agent_episodes["team"]
+            if team.t_started != 0 or not team.is_done:
+                continue
+            actions = np.stack(team.get_actions())
+            with torch.no_grad():
+                clean = module.forward_inference({Columns.OBS: torch.as_tensor(
+                    np.stack(team.get_observations()[:-1]))})[Columns.ACTIONS].numpy()
+            assert np.all(np.abs(clean) < 0.5)  # far from the clip at 1
+            noises.append(actions - clean)
+        return noises
+    finally:
+        algo.stop()
+
+
+def test_ou_noise_is_correlated_in_time_and_starts_from_zero_each_episode(ray_session):
+    ou, gaussian = exploration_noise("ou"), exploration_noise("gaussian")
+    assert len(ou) >= 10 and len(gaussian) >= 10
+
+    def lag1(noises):
+        a = np.concatenate([n[:-1].ravel() for n in noises])
+        b = np.concatenate([n[1:].ravel() for n in noises])
+        keep = (np.abs(a) < 0.5) & (np.abs(b) < 0.5)  # away from the action clip
+        return np.corrcoef(a[keep], b[keep])[0, 1]
+
+    assert lag1(ou) > 0.6 and abs(lag1(gaussian)) < 0.2
+    # Each episode's noise starts from 0: its first step has std sigma (0.2), while
+    # later steps have the process's stationary std, sigma / sqrt(1 - (1 - theta)^2) ~ 0.38.
+    first = np.concatenate([n[0] for n in ou])
+    late = np.concatenate([n[10:].ravel() for n in ou])
+    assert 0.12 < first.std() < 0.28 < late.std()
+
+
+def test_ou_noise_settings_are_checked(ray_session):
+    for settings, message in [({"exploration_noise_type": "pink"}, "unknown exploration_noise_type 'pink'"),
+                              ({"ou_theta": 0}, "ou_theta must be a number in \\(0, 1\\]")]:
+        with pytest.raises(rllib_shared.ConfigError, match=message):
+            BiCNetAlgorithmConfig().update_from_dict(
+                rllib_shared.build_config({**TINY_BICNET, **settings})).validate()
+    discrete = {**TINY_BICNET, "env_config": {**GUESS, "continuous": False}, "exploration_noise_type": "ou"}
+    with pytest.raises(rllib_shared.ConfigError, match="exploration_noise_type: ou is for real actions"):
+        rllib_shared.build_config(discrete)  # at config time, before any trial starts

@@ -14,7 +14,7 @@ from rllib_shared import (
     load_yaml,
     map_to_shared_policy,
 )
-from rllib_shared.envs import base_env_name
+from rllib_shared.registry import base_env_name
 from rllib_shared.algorithms.ppo import TeamPPOTorchLearner, TeamPPOTorchRLModule
 from rllib_shared.algorithms.rows import BiCNetAPPOTorchRLModule, BiCNetPPOTorchRLModule
 
@@ -96,7 +96,8 @@ ERRORS = [
     ({**BICNET, "lr": 1e-3}, "set actor_lr and critic_lr, not lr"),
     ({**BICNET, "env": "Pendulum-v1"}, "unknown env name 'Pendulum-v1'"),
     ({**BICNET, "actor_lrr": 1e-3}, "unknown key 'actor_lrr' in the BiCNet config; did you mean 'actor_lr'"),
-    ({**BICNET, "n_step": 3}, "n_step 1 only"),
+    ({**BICNET, "n_step": 0}, "n_step must be an integer >= 1, got 0"),
+    ({**BICNET, "exploration_noise_type": "ou", "env_config": {"continuous": False}}, "is for real actions"),
     ({**BICNET, "tau": 0.0}, r"config key 'tau' must be a number in \(0, 1\], got 0.0"),
     ({**BICNET, "normalize_actions": False}, "needs normalize_actions: true"),
     ({**BICNET, "replay_buffer_config": {"type": "ReplayBuffer"}}, "replay_buffer_config.type must be one of"),

@@ -12,14 +12,8 @@ from pettingzoo.test import parallel_api_test
 from ray.rllib.utils.pre_checks.env import check_multiagent_environments
 
 from rllib_shared import build_config
-from rllib_shared.envs import (
-    ENV_NAMES,
-    GuessingSumEnv,
-    PettingZooEnv,
-    RecallEnv,
-    make_pettingzoo_env,
-    make_rllib_env,
-)
+from rllib_shared.envs import GuessingSumEnv, PettingZooEnv, RecallEnv
+from rllib_shared.registry import ENV_NAMES, make_pettingzoo_env, make_rllib_env
 from rllib_shared.errors import ConfigError
 
 ENV_CASES = {

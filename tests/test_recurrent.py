@@ -111,7 +111,7 @@ def test_memory_trains_checkpoints_and_plays_through_load_policy(tmp_path):
     policy = load_policy(trial.checkpoint)
     assert policy.has_memory
 
-    env = rllib_shared.envs.make_pettingzoo_env("recall_v0", RECALL)
+    env = rllib_shared.registry.make_pettingzoo_env("recall_v0", RECALL)
 
     def play(seed):
         obs, _ = env.reset(seed=seed)

@@ -88,6 +88,8 @@ def test_throughput_benchmark_prints_every_method_and_the_battle_line():
     for method in ("BiCNet-PPO", "no-comm ablation", "RLlib built-in sharing", "algo BiCNet"):
         assert re.search(rf"guessing_sum n=3 +{re.escape(method)} +\d+ +\d+ +\d+\.\d\dx", bench.stdout), method
     assert re.search(r"RLlib built-in sharing +\d+ +\d+ +1\.00x", bench.stdout)
+    assert re.search(r"guessing_sum n=3: sampling \d+\.\d ms, .*learner update \d+\.\d ms.*"
+                     r"\(replay: \d+\.\d% of the step\)", bench.stdout)
     assert re.search(r"battle_v4 \(4 agents\).* \d+ env steps/s, .*peak memory \d+\.\d\d GB", bench.stdout)
 
 

@@ -7,7 +7,7 @@ import pytest
 from dying_env import DyingEnv
 
 import rllib_shared
-from rllib_shared.envs import make_pettingzoo_env
+from rllib_shared.registry import make_pettingzoo_env
 from rllib_shared.team.env import AGENT_DONES, AGENT_REWARDS, TeamEnv
 from rllib_shared.team.groups import resolve_groups
 from rllib_shared.team.layout import ALIVE

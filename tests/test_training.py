@@ -18,7 +18,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 import rllib_shared
 from rllib_shared import build_config, map_to_shared_policy
 from rllib_shared.algorithms.ppo import TeamPPOTorchLearner, TeamPPOTorchRLModule
-from rllib_shared.envs import make_pettingzoo_env
+from rllib_shared.registry import make_pettingzoo_env
 from rllib_shared.evaluation import evaluate
 from rllib_shared.inference import load_policy
 from rllib_shared.team.metrics import PETTINGZOO_AGENT_RETURNS

@@ -1,11 +1,10 @@
 """Learner connectors: what a team env keeps in its infos, as batch columns.
 
-The team env (:mod:`rllib_shared.team.env`) gives RLlib one reward per group
-and keeps the per-agent vectors in the step's info. Losses that are per
-agent read them as ``AGENT_REWARDS`` and ``AGENT_DONES`` columns, each
-``(B, n)``, aligned with the transitions' rows. A critic that reads the
-env's global state reads it as the ``STATE`` column ``(B, S)``, aligned
-with the observations' rows.
+The team env (:mod:`rllib_shared.team.env`) keeps the env's global state in
+the step's info when asked. A critic that reads it reads it as the ``STATE``
+column ``(B, S)``, aligned with the observations' rows. (The per-agent
+rewards and dones in the infos are read by PPO's team GAE and algo BiCNet's
+replay buffer straight from the episodes.)
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import numpy as np
 from ray.rllib.connectors.connector_v2 import ConnectorV2
 from ray.rllib.core.rl_module.rl_module import RLModule
 
-from rllib_shared.team.env import AGENT_DONES, AGENT_REWARDS, STATE, agent_vectors
+from rllib_shared.team.env import STATE
 
 
 class _ColumnsFromInfos(ConnectorV2):
@@ -42,14 +41,6 @@ class _ColumnsFromInfos(ConnectorV2):
                     batch, column, items_to_add=items, num_items=len(episode), single_agent_episode=episode
                 )
         return batch
-
-
-class AddTeamRewardsFromInfos(_ColumnsFromInfos):
-    """Adds the ``AGENT_REWARDS`` (float32) and ``AGENT_DONES`` (float32 0/1) columns."""
-
-    def columns(self, episode: Any) -> dict[str, list]:
-        rewards, dones = agent_vectors(episode, len(episode))
-        return {AGENT_REWARDS: list(rewards), AGENT_DONES: list(dones.astype(np.float32))}
 
 
 class AddGlobalStateFromInfos(_ColumnsFromInfos):

@@ -19,7 +19,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rllib_shared.envs.registry import make_team_env
+from rllib_shared.registry import make_team_env
 from rllib_shared.errors import ConfigError
 from rllib_shared.policy_mapping import SHARED_POLICY_ID, GroupPolicyMapping, map_to_shared_policy
 from rllib_shared.team.env import GLOBAL_STATE_KEY, GROUPS_KEY

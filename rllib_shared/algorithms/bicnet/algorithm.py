@@ -4,10 +4,11 @@ Deterministic BiCNet actor, per-agent BiCNet critic on the joint action,
 vectorised deterministic policy gradient, target networks, replay. RLlib
 2.60 has no DDPG or TD3 on its new stack; this reuses what it has:
 
-- the training loop of RLlib's DQN (sample -> replay buffer -> learner update
-  -> weight sync, with ``training_intensity`` and
-  ``num_steps_sampled_before_learning_starts``);
-- RLlib's multi-agent episode replay buffers (:mod:`.replay`);
+- the shape of RLlib's DQN training loop (sample -> replay buffer -> learner
+  update -> weight sync, with ``training_intensity`` and
+  ``num_steps_sampled_before_learning_starts``), with flat team transitions
+  in place of episodes (:mod:`.replay`): sampled episodes become per-agent
+  n-step transitions once, and each update gets one array batch;
 - RLlib's target-network helpers and Polyak averaging (``tau``);
 - the team layout (:mod:`rllib_shared.team`): one RLlib agent is a whole
   group of agents, so a replayed transition holds every agent's observation
@@ -24,36 +25,57 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
-from ray.rllib.algorithms.dqn.dqn import DQN
-from ray.rllib.connectors.common.add_observations_from_episodes_to_batch import (
-    AddObservationsFromEpisodesToBatch,
-)
+from ray.rllib.algorithms.dqn.dqn import DQN, calculate_rr_weights
+from ray.rllib.core import ALL_MODULES
+from ray.rllib.connectors.module_to_env import NormalizeAndClipActions
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
 from ray.rllib.utils.annotations import override
+from ray.rllib.utils.metrics import (
+    ENV_RUNNER_RESULTS,
+    ENV_RUNNER_SAMPLING_TIMER,
+    LEARNER_RESULTS,
+    LEARNER_UPDATE_TIMER,
+    NUM_AGENT_STEPS_SAMPLED_LIFETIME,
+    NUM_ENV_STEPS_SAMPLED_LIFETIME,
+    REPLAY_BUFFER_ADD_DATA_TIMER,
+    REPLAY_BUFFER_RESULTS,
+    REPLAY_BUFFER_SAMPLE_TIMER,
+    REPLAY_BUFFER_UPDATE_PRIOS_TIMER,
+    SYNCH_WORKER_WEIGHTS_TIMER,
+    TD_ERROR_KEY,
+    TIMERS,
+)
+from ray.rllib.utils.numpy import convert_to_numpy
 
+from rllib_shared.algorithms.bicnet.exploration import NOISE_TYPES, OrnsteinUhlenbeckNoise
 from rllib_shared.algorithms.bicnet.module import (
     EXPLORATION_NOISE_KEY,
+    EXPLORATION_NOISE_TYPE_KEY,
     GUMBEL_TEMPERATURE_KEY,
     TARGET_NOISE_CLIP_KEY,
     TARGET_NOISE_KEY,
     TWIN_Q_KEY,
     BiCNetDDPGTorchRLModule,
 )
-from rllib_shared.algorithms.bicnet.replay import REPLAY_BUFFERS
-from rllib_shared.envs.registry import (
+from rllib_shared.algorithms.bicnet.replay import REPLAY_BUFFERS, PrioritizedTeamReplayBuffer
+from rllib_shared.registry import (
     ENV_NAMES,
     TEAM_SUFFIX,
     base_env_name,
     team_env_name,
 )
-from rllib_shared.errors import ConfigError
+from rllib_shared.errors import ConfigError, check_choice, check_keys
 from rllib_shared.policy_mapping import DEFAULT_POLICY_IDS
-from rllib_shared.team.connectors import AddTeamRewardsFromInfos
+from rllib_shared.team.credit import TEAM_REWARD_KEY
 from rllib_shared.team.metrics import log_pettingzoo_agent_returns
 from rllib_shared.team.spec import team_spec
 
 ALGO_NAME = "BiCNet"
+REPLAY_BUFFER_STATE = "replay_buffer"
+"""Key of the replay buffer's transitions in the algorithm's state (checkpoints)."""
 
 
 class BiCNetAlgorithmConfig(AlgorithmConfig):
@@ -77,7 +99,12 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         self.target_network_update_freq = 0
         """Env steps between target updates (0: after every update)."""
         self.exploration_noise = 0.3
-        """Initial std of the Gaussian action noise (actions live in [-1, 1])."""
+        """Initial std of the action noise (actions live in [-1, 1])."""
+        self.exploration_noise_type = "gaussian"
+        """Real actions: "gaussian" (independent each step) or "ou" (Ornstein-Uhlenbeck:
+        correlated in time, per env episode, from 0 at its start; DDPG's choice)."""
+        self.ou_theta = 0.15
+        """With "ou": how fast the noise returns to 0 (x <- x - theta x + sigma N(0, 1))."""
         self.final_exploration_noise = 0.05
         """Noise std after the decay."""
         self.exploration_noise_steps = 50_000
@@ -94,13 +121,18 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         """TD3: std of the Gaussian noise on the target actor's actions (0: none; real actions only)."""
         self.target_noise_clip = 0.5
         """TD3: that noise is clipped to [-target_noise_clip, target_noise_clip]."""
-        self.replay_buffer_config = {"type": "EpisodeReplayBuffer", "capacity": 100_000}
+        self.replay_buffer_config = {"type": "TeamReplayBuffer", "capacity": 100_000}
+        """``type``: TeamReplayBuffer (uniform) or PrioritizedTeamReplayBuffer
+        (``alpha``, ``beta``); RLlib's names EpisodeReplayBuffer and
+        PrioritizedEpisodeReplayBuffer mean the same two. ``capacity``:
+        transitions kept per module."""
         self.num_steps_sampled_before_learning_starts = 1_000
         self.training_intensity = None
         """Replayed / sampled transitions; None: one update per sampled fragment."""
         self.store_buffer_in_checkpoints = False
-        self.n_step = 1  # DQN's loop reads it; per-agent n-step returns are not built
-        self.burn_in_len = 0  # DQN's loop reads it; the module is not recurrent
+        self.n_step = 1
+        """Steps per return: agent ``i``'s target sums its next ``n_step``
+        rewards (cut where it is done) and bootstraps after them."""
         self.train_batch_size_per_learner = 256
         self.rollout_fragment_length = 25
         self.min_sample_timesteps_per_iteration = 1_000
@@ -119,6 +151,8 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         exploration_noise: float | NotProvided = NotProvided,
         final_exploration_noise: float | NotProvided = NotProvided,
         exploration_noise_steps: int | NotProvided = NotProvided,
+        exploration_noise_type: str | NotProvided = NotProvided,
+        ou_theta: float | NotProvided = NotProvided,
         gumbel_temperature: float | NotProvided = NotProvided,
         final_gumbel_temperature: float | NotProvided = NotProvided,
         twin_q: bool | NotProvided = NotProvided,
@@ -140,6 +174,8 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
             "exploration_noise": exploration_noise,
             "final_exploration_noise": final_exploration_noise,
             "exploration_noise_steps": exploration_noise_steps,
+            "exploration_noise_type": exploration_noise_type,
+            "ou_theta": ou_theta,
             "gumbel_temperature": gumbel_temperature,
             "final_gumbel_temperature": final_gumbel_temperature,
             "twin_q": twin_q,
@@ -185,26 +221,14 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
                 # A plain dict without policies: the team env's groups decide them.
                 spec = team_spec(self.env, self.env_config)
                 self.multi_agent(policies=spec.policies, policy_mapping_fn=spec.policy_mapping_fn)
-        buffer_type = self.replay_buffer_config.get("type")
-        if buffer_type in REPLAY_BUFFERS:
-            self.replay_buffer_config = {**self.replay_buffer_config, "type": REPLAY_BUFFERS[buffer_type]}
-        elif buffer_type not in REPLAY_BUFFERS.values():
-            raise ConfigError(
-                f"replay_buffer_config.type must be one of {', '.join(REPLAY_BUFFERS)}, got "
-                f"{buffer_type!r}"
-            )
-        if self.seed is not None:  # RLlib's buffers sample from an unseeded generator
-            self.replay_buffer_config = {"seed": self.seed, **self.replay_buffer_config}
+        self.replay_buffer_config = self._checked_replay_buffer_config()
         super().validate()
         if self.lr is not None:
             raise ConfigError(
                 "algo BiCNet has two learning rates: set actor_lr and critic_lr, not lr"
             )
-        if self.n_step != 1:
-            raise ConfigError(
-                f"algo BiCNet supports n_step 1 only (got {self.n_step}): its per-agent "
-                "rewards are read one step at a time"
-            )
+        if isinstance(self.n_step, bool) or not isinstance(self.n_step, int) or self.n_step < 1:
+            raise ConfigError(f"n_step must be an integer >= 1, got {self.n_step!r}")
         if not self.normalize_actions:
             raise ConfigError(
                 "algo BiCNet needs normalize_actions: true (its actor outputs tanh actions in "
@@ -215,6 +239,9 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         for name in ("exploration_noise", "final_exploration_noise"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        check_choice(self.exploration_noise_type, NOISE_TYPES, "exploration_noise_type")
+        if isinstance(self.ou_theta, bool) or not isinstance(self.ou_theta, (int, float)) or not 0 < self.ou_theta <= 1:
+            raise ConfigError(f"ou_theta must be a number in (0, 1], got {self.ou_theta!r}")
         for name in ("gumbel_temperature", "final_gumbel_temperature"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
@@ -227,6 +254,29 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
+
+    def _checked_replay_buffer_config(self) -> dict[str, Any]:
+        """``replay_buffer_config`` checked, with the buffer's class path (how
+        RLlib builds it) and the run's seed unless it has one."""
+        config = dict(self.replay_buffer_config or {})
+        buffer_type = config.pop("type", "TeamReplayBuffer")
+        paths = {f"{c.__module__}.{c.__name__}": c for c in REPLAY_BUFFERS.values()}
+        cls = REPLAY_BUFFERS.get(buffer_type) or paths.get(buffer_type) if isinstance(buffer_type, str) else None
+        if cls is None:
+            raise ConfigError(
+                f"replay_buffer_config.type must be one of {', '.join(REPLAY_BUFFERS)}, got {buffer_type!r}"
+            )
+        prioritized = issubclass(cls, PrioritizedTeamReplayBuffer)
+        if not prioritized and {"alpha", "beta"} & set(config):
+            raise ConfigError(
+                f"replay_buffer_config: alpha and beta are prioritised replay's settings, but type is "
+                f"{buffer_type}; set type: PrioritizedTeamReplayBuffer or remove them"
+            )
+        check_keys(config, ("capacity", "seed") + (("alpha", "beta") if prioritized else ()),
+                   f"replay_buffer_config of {buffer_type}")
+        config.setdefault("seed", self.seed)
+        cls(**config)  # checks the values; an empty buffer allocates nothing
+        return {**config, "type": f"{cls.__module__}.{cls.__name__}"}
 
     @override(AlgorithmConfig)
     def get_rollout_fragment_length(self, worker_index: int = 0) -> int:
@@ -243,13 +293,10 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         return BiCNetTorchLearner
 
     @override(AlgorithmConfig)
-    def build_learner_connector(self, input_observation_space, input_action_space, device=None):
-        pipeline = super().build_learner_connector(
-            input_observation_space=input_observation_space,
-            input_action_space=input_action_space,
-            device=device,
-        )
-        pipeline.insert_after(AddObservationsFromEpisodesToBatch, AddTeamRewardsFromInfos())
+    def build_module_to_env_connector(self, env=None, spaces=None):
+        pipeline = super().build_module_to_env_connector(env, spaces)
+        if self.exploration_noise_type == "ou":
+            pipeline.insert_before(NormalizeAndClipActions, OrnsteinUhlenbeckNoise(theta=self.ou_theta))
         return pipeline
 
     @property
@@ -257,6 +304,7 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
     def _model_config_auto_includes(self) -> dict[str, Any]:
         return super()._model_config_auto_includes | {
             EXPLORATION_NOISE_KEY: self.exploration_noise,
+            EXPLORATION_NOISE_TYPE_KEY: self.exploration_noise_type,
             GUMBEL_TEMPERATURE_KEY: self.gumbel_temperature,
             TWIN_Q_KEY: self.twin_q,
             TARGET_NOISE_KEY: self.target_noise,
@@ -268,13 +316,91 @@ class BiCNet(DQN):
     """BiCNet: off-policy, deterministic actor, per-agent joint-action critic.
 
     The training step is RLlib's DQN loop (sampling, replay, learner update,
-    weight sync); the BiCNet parts are the config, the module and the learner.
+    weight sync) on flat team transitions; the BiCNet parts are the config,
+    the module, the learner and the replay buffer.
     """
 
     @classmethod
     @override(DQN)
     def get_default_config(cls) -> BiCNetAlgorithmConfig:
         return BiCNetAlgorithmConfig()
+
+    @override(DQN)
+    def get_state(self, components=None, *, not_components=None, **kwargs) -> dict[str, Any]:
+        """RLlib's algorithm state, plus the replay buffer's transitions with
+        ``store_buffer_in_checkpoints`` (RLlib's new stack saves no buffer)."""
+        state = super().get_state(components, not_components=not_components, **kwargs)
+        if self.config.store_buffer_in_checkpoints and self._check_component(
+            REPLAY_BUFFER_STATE, components, not_components
+        ):
+            state[REPLAY_BUFFER_STATE] = self.local_replay_buffer.get_state()
+        return state
+
+    @override(DQN)
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        if REPLAY_BUFFER_STATE in state:
+            self.local_replay_buffer.set_state(state[REPLAY_BUFFER_STATE])
+
+    @override(DQN)
+    def training_step(self) -> None:
+        """Sample -> add transitions -> (once learning starts) replay and update,
+        as often as ``training_intensity`` asks -> sync the env runners' weights.
+        The timers of each part are in the results under ``timers``."""
+        config = self.config
+        store_weight, train_weight = calculate_rr_weights(config)
+        for _ in range(store_weight):
+            with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
+                episodes, env_runner_results = synchronous_parallel_sample(
+                    worker_set=self.env_runner_group,
+                    concat=True,
+                    sample_timeout_s=config.sample_timeout_s,
+                    _uses_new_env_runners=True,
+                    _return_metrics=True,
+                )
+            self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
+            with self.metrics.log_time((TIMERS, REPLAY_BUFFER_ADD_DATA_TIMER)):
+                self.local_replay_buffer.add(
+                    episodes, n_step=config.n_step, gamma=config.gamma,
+                    team_reward=config.learner_config_dict.get(TEAM_REWARD_KEY, "none"),
+                )
+        env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
+        self.metrics.log_value((REPLAY_BUFFER_RESULTS, "num_transitions"), len(self.local_replay_buffer),
+                               window=1)
+        if env_steps < config.num_steps_sampled_before_learning_starts:
+            return
+        timesteps = {
+            NUM_ENV_STEPS_SAMPLED_LIFETIME: env_steps,
+            NUM_AGENT_STEPS_SAMPLED_LIFETIME: self.metrics.peek(
+                (ENV_RUNNER_RESULTS, NUM_AGENT_STEPS_SAMPLED_LIFETIME), default=0
+            ),
+        }
+        for _ in range(train_weight):
+            with self.metrics.log_time((TIMERS, REPLAY_BUFFER_SAMPLE_TIMER)):
+                batch = self.local_replay_buffer.sample(config.total_train_batch_size)
+            if batch is None:
+                return
+            with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
+                learner_results = self.learner_group.update(batch=batch, timesteps=timesteps)
+                # Per-row TD errors: for the priorities only, never logged.
+                td_errors = {
+                    module_id: np.concatenate([  # each learner logged a list of (B,) arrays
+                        np.reshape(errors, -1)
+                        for r in learner_results
+                        for errors in convert_to_numpy(r[module_id].pop(TD_ERROR_KEY).peek())
+                    ])
+                    for module_id in learner_results[0]
+                    if module_id != ALL_MODULES and TD_ERROR_KEY in learner_results[0][module_id]
+                }
+                self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)
+            with self.metrics.log_time((TIMERS, REPLAY_BUFFER_UPDATE_PRIOS_TIMER)):
+                self.local_replay_buffer.update_priorities(td_errors)
+        with self.metrics.log_time((TIMERS, SYNCH_WORKER_WEIGHTS_TIMER)):
+            self.env_runner_group.sync_weights(
+                from_worker_or_learner_group=self.learner_group,
+                policies=set(learner_results[0]) - {ALL_MODULES},
+                inference_only=True,
+            )
 
 
 def register_algorithm() -> None:

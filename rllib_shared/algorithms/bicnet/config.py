@@ -7,9 +7,9 @@ from typing import Any
 
 from rllib_shared.algorithms.bicnet.algorithm import BiCNetAlgorithmConfig
 from rllib_shared.algorithms.bicnet.module import check_action_space, check_model
-from rllib_shared.envs.registry import team_env_name
 from rllib_shared.errors import ConfigError
 from rllib_shared.nn import BiCNetConfig
+from rllib_shared.registry import team_env_name
 from rllib_shared.team.spec import TeamSpec
 
 
@@ -24,6 +24,12 @@ def bicnet_team_config(
             raise ConfigError(
                 "target_noise (TD3's target policy smoothing) adds noise to real-valued actions, and "
                 "this team's actions are discrete: remove target_noise"
+            )
+        if discrete and settings.get("exploration_noise_type", "gaussian") != "gaussian":
+            raise ConfigError(
+                f"exploration_noise_type: {settings['exploration_noise_type']} is for real actions; "
+                "this team's actions are discrete and explore by sampling the softmax of the logits: "
+                "remove the setting"
             )
     config = {
         "env": team_env_name(env),

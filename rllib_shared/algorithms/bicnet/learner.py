@@ -1,12 +1,13 @@
 """The BiCNet learner: per-agent TD loss and the vectorised deterministic policy gradient.
 
-For a replayed team transition ``(s, a, r, s')`` with per-agent rewards
-``r_i``, per-agent dones ``d_i`` (terminated, or left while the group plays
-on: no bootstrap) and alive flags ``m_i`` (Peng et al.
-2017, eqs. 7-8):
+For a replayed team transition ``(s, a, R, s')`` with per-agent (n-step)
+returns ``R_i``, per-agent bootstrap discounts ``g_i`` (``gamma^n``, or 0 if
+the agent terminated or left within the return's steps; see
+:mod:`.replay`) and alive flags ``m_i`` (Peng et al. 2017, eqs. 7-8):
 
-- critic: ``L_Q = mean_batch sum_i m_i (y_i - Q_i(s, a))^2`` with
-  ``y_i = r_i + gamma (1 - d_i) m'_i Q'_i(s', mu'(s'))``;
+- critic: ``L_Q = mean_batch w sum_i m_i (y_i - Q_i(s, a))^2`` with
+  ``y_i = R_i + g_i m'_i Q'_i(s', mu'(s'))`` (``w``: prioritised replay's
+  importance weight);
 - actor: ``L_mu = -mean_batch sum_i m_i Q_i(s, mu(s))``, whose gradient is
   ``-mean sum_i sum_j dQ_i/da_j da_j/dtheta``: every agent's action gets the
   gradient of every agent's value, through the critic's communication layer
@@ -35,8 +36,8 @@ from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME, TD_ERROR_KEY
 from ray.rllib.utils.typing import ModuleID, ParamDict, TensorType
 
 from rllib_shared.algorithms.bicnet.module import Q_POLICY, Q_TARGET_NEXT, Q_VALUES, Q_VALUES_2
-from rllib_shared.team.credit import TEAM_REWARD_KEY, assign_credit
-from rllib_shared.team.env import AGENT_DONES, AGENT_REWARDS
+from rllib_shared.algorithms.bicnet.replay import AGENT_DISCOUNTS, WEIGHTS
+from rllib_shared.team.env import AGENT_REWARDS
 from rllib_shared.team.layout import split_team
 
 ACTOR = "actor"
@@ -50,13 +51,13 @@ def bicnet_losses(
     q_target_next: torch.Tensor,
     rewards: torch.Tensor,
     q_values_2: torch.Tensor | None = None,
-    terminateds: torch.Tensor,
+    discounts: torch.Tensor,
     alive: torch.Tensor,
     next_alive: torch.Tensor,
-    gamma: float,
     weights: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """BiCNet's critic and actor losses from per-agent tensors, all ``(B, n)``.
+    """BiCNet's critic and actor losses from per-agent tensors, all ``(B, n)``:
+    ``rewards`` the returns ``R_i``, ``discounts`` the bootstrap factors ``g_i``.
 
     Returns ``critic_loss`` and ``actor_loss`` (scalars) and ``td_error``
     ``(B, n)`` (zero for dead agents). ``weights`` ``(B,)`` are importance
@@ -66,13 +67,13 @@ def bicnet_losses(
 
     >>> z = torch.zeros(2, 3)
     >>> out = bicnet_losses(q_values=z, q_policy=z, q_target_next=z, rewards=z + 1,
-    ...     terminateds=z, alive=z + 1, next_alive=z + 1, gamma=0.9)
+    ...     discounts=z + 0.9, alive=z + 1, next_alive=z + 1)
     >>> float(out["critic_loss"])  # 3 agents with error 1 each
     3.0
     """
     alive = alive.to(q_values.dtype)
-    bootstrap = (1.0 - terminateds.to(q_values.dtype)) * next_alive.to(q_values.dtype)
-    target = (rewards + gamma * bootstrap * q_target_next).detach()
+    bootstrap = discounts.to(q_values.dtype) * next_alive.to(q_values.dtype)
+    target = (rewards + bootstrap * q_target_next).detach()
     td_error = (target - q_values) * alive
     per_row_critic = td_error.pow(2).sum(-1)
     if q_values_2 is not None:
@@ -136,14 +137,11 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
             q_policy=fwd_out[Q_POLICY],
             q_target_next=q_target_next,
             q_values_2=fwd_out.get(Q_VALUES_2),
-            rewards=assign_credit(
-                batch[AGENT_REWARDS], alive, self.config.learner_config_dict.get(TEAM_REWARD_KEY, "none")
-            ),
-            terminateds=batch[AGENT_DONES],
+            rewards=batch[AGENT_REWARDS],
+            discounts=batch[AGENT_DISCOUNTS],
             alive=alive,
             next_alive=next_alive,
-            gamma=config.gamma,
-            weights=batch.get("weights"),
+            weights=batch.get(WEIGHTS),
         )
         self._temp_losses[(module_id, CRITIC)] = losses["critic_loss"]
         self._temp_losses[(module_id, ACTOR)] = losses["actor_loss"]

@@ -17,8 +17,10 @@ critic sees every agent's action of that step, as BiCNet's critic needs:
   with ``target_noise`` the target actor's action gets clipped Gaussian noise
   (target policy smoothing; real actions only). The delayed actor and target
   updates (``policy_delay``) are the learner's;
-- exploration: Gaussian noise on the actions with a standard deviation held
-  in the buffer ``exploration_sigma``. The learner anneals it and it reaches
+- exploration: Gaussian noise on the actions (or, with ``exploration_noise_type:
+  ou``, Ornstein-Uhlenbeck noise the env runners add; see :mod:`.exploration`)
+  with a standard deviation held in the buffer ``exploration_sigma``. The
+  learner anneals it and it reaches
   the env runners with the weights.
 
 Discrete actions (MADDPG's recipe, Lowe et al. 2017): the actor outputs
@@ -26,8 +28,10 @@ logits per agent; the critic reads one-hot actions; the actor's gradient
 flows through a straight-through Gumbel-softmax sample (one-hot forward, the
 softmax at temperature ``gumbel_temperature`` backward; the learner anneals
 the temperature). Env runners explore with a categorical sample (the
-softmax of the logits) and act greedily (argmax) in inference; the target actor's
-action is its argmax.
+softmax of the logits), or with probability ``exploration_sigma`` a uniform
+random action, so exploration never dies with a sharp softmax (epsilon-greedy
+on top of softmax sampling, annealed like the real actions' noise); they act
+greedily (argmax) in inference, and the target actor's action is its argmax.
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ from rllib_shared.team.layout import split_team
 
 EXPLORATION_NOISE_KEY = "exploration_noise"
 """model_config key (filled in by the algorithm config): the initial noise std."""
+EXPLORATION_NOISE_TYPE_KEY = "exploration_noise_type"
+"""model_config key (filled in by the algorithm config): "gaussian" noise here, or
+"ou", added by the env runners' :class:`~rllib_shared.algorithms.bicnet.exploration.OrnsteinUhlenbeckNoise`."""
 GUMBEL_TEMPERATURE_KEY = "gumbel_temperature"
 """model_config key (filled in by the algorithm config): the initial Gumbel-softmax temperature."""
 TWIN_Q_KEY = "twin_q"
@@ -109,6 +116,7 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
     def setup(self):
         options = dict(self.model_config or {})
         sigma = float(options.pop(EXPLORATION_NOISE_KEY, 0.1))
+        self.noise_type = options.pop(EXPLORATION_NOISE_TYPE_KEY, "gaussian")
         temperature = float(options.pop(GUMBEL_TEMPERATURE_KEY, 1.0))
         self.twin_q = bool(options.pop(TWIN_Q_KEY, False))
         self.target_noise = float(options.pop(TARGET_NOISE_KEY, 0.0))
@@ -117,6 +125,11 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
         self.features = team_features(self.observation_space)
         self.n_agents = self.observation_space.shape[0]
         self.action_dim, self.discrete = check_action_space(self.action_space, self.n_agents)
+        if self.discrete and self.noise_type != "gaussian":
+            raise ConfigError(
+                f"exploration_noise_type: {self.noise_type} is for real actions; discrete actions "
+                "explore by sampling the softmax of the logits: remove the setting"
+            )
         self.actor = self.bicnet.build_net(self.features, self.action_dim, self.n_agents)
         if not self.inference_only:
             self.critic = self.bicnet.build_net(self.features + self.action_dim, 1, self.n_agents)
@@ -211,10 +224,16 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
     @override(RLModule)
     def _forward_exploration(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
         """obs ``(B, n, features + 2)`` -> ACTIONS ``(B, n * A)``: clip(mu + N(0, sigma^2))
-        (discrete: ``(B, n)`` sampled from the softmax of the logits)."""
+        (discrete: ``(B, n)`` sampled from the softmax of the logits, or with
+        probability sigma uniformly at random; with OU noise ``mu``, to which
+        the env runner adds each episode's noise)."""
         out = self.actor_out(batch[Columns.OBS])
         if self.discrete:
-            return {Columns.ACTIONS: torch.distributions.Categorical(logits=out).sample()}
+            sampled = torch.distributions.Categorical(logits=out).sample()
+            uniform = torch.randint_like(sampled, self.action_dim)
+            return {Columns.ACTIONS: torch.where(torch.rand(sampled.shape) < self.exploration_sigma, uniform, sampled)}
+        if self.noise_type == "ou":
+            return {Columns.ACTIONS: out.flatten(-2)}
         noisy = out + self.exploration_sigma * torch.randn_like(out)
         return {Columns.ACTIONS: noisy.clamp(-1.0, 1.0).flatten(-2)}
 

@@ -9,7 +9,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from rllib_shared.algorithms.ppo.learner import TeamPPOTorchLearner
 from rllib_shared.algorithms.ppo.module import TeamPPOTorchRLModule
-from rllib_shared.envs.registry import team_env_name
+from rllib_shared.registry import team_env_name
 from rllib_shared.nn import BiCNetConfig
 from rllib_shared.team.metrics import log_pettingzoo_agent_returns
 from rllib_shared.team.model import module_model_config

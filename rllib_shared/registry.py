@@ -22,8 +22,8 @@ from typing import Any
 from pettingzoo import ParallelEnv
 
 from rllib_shared.envs.guessing_sum import GuessingSumEnv
-from rllib_shared.envs.recall import RecallEnv
 from rllib_shared.envs.pettingzoo_env import NONFINITE_KEY, PettingZooEnv, as_parallel
+from rllib_shared.envs.recall import RecallEnv
 from rllib_shared.errors import ConfigError, check_choice, check_keys
 from rllib_shared.team.env import GLOBAL_STATE_KEY, GROUPS_KEY, TeamEnv
 
