@@ -122,6 +122,7 @@ def test_discrete_team_trains_and_plays_from_its_checkpoint(ray_session, tmp_pat
     learner = trial.last_result["learners"]["shared"]
     assert np.isfinite(learner["critic_loss"]) and learner["num_module_steps_trained"] > 0
     assert learner["gumbel_temperature"] < 1.0  # annealed by the learner
+    assert learner["actor_logit_penalty"] > 0  # MADDPG's regulariser is in the actor loss
     policy = rllib_shared.load_policy(trial.checkpoint)
     result = evaluate(policy, "guessing_sum_v0", env_config, episodes=2)
     assert np.isfinite(result.team_return) and set(result.agent_returns) == {"agent_0", "agent_1", "agent_2"}
@@ -521,6 +522,7 @@ def test_actor_and_targets_update_exactly_every_policy_delay_updates(ray_session
     ({"policy_delay": 0}, "policy_delay must be an integer >= 1, got 0"),
     ({"twin_q": "yes"}, "twin_q.? must be true or false"),
     ({"target_noise": -0.1}, "target_noise must be a number >= 0"),
+    ({"actor_logit_regularization": -1}, "actor_logit_regularization must be a number >= 0"),
 ])
 def test_td3_settings_are_checked(settings, message):
     with pytest.raises(rllib_shared.ConfigError, match=message):

@@ -11,7 +11,9 @@ the agent terminated or left within the return's steps; see
 - actor: ``L_mu = -mean_batch sum_i m_i Q_i(s, mu(s))``, whose gradient is
   ``-mean sum_i sum_j dQ_i/da_j da_j/dtheta``: every agent's action gets the
   gradient of every agent's value, through the critic's communication layer
-  (discrete actions: ``mu(s)`` is a straight-through Gumbel-softmax sample).
+  (discrete actions: ``mu(s)`` is a straight-through Gumbel-softmax sample,
+  and ``actor_logit_regularization`` times the mean squared logit is added,
+  MADDPG's regulariser).
 
 Each loss trains only its own network: gradients are taken per optimizer
 with ``torch.autograd.grad``, so the actor loss never moves the critic.
@@ -35,7 +37,7 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME, TD_ERROR_KEY
 from ray.rllib.utils.typing import ModuleID, ParamDict, TensorType
 
-from rllib_shared.algorithms.bicnet.module import Q_POLICY, Q_TARGET_NEXT, Q_VALUES, Q_VALUES_2
+from rllib_shared.algorithms.bicnet.module import ACTOR_OUT, Q_POLICY, Q_TARGET_NEXT, Q_VALUES, Q_VALUES_2
 from rllib_shared.algorithms.bicnet.replay import AGENT_DISCOUNTS, WEIGHTS
 from rllib_shared.team.env import AGENT_REWARDS
 from rllib_shared.team.layout import split_team
@@ -143,8 +145,15 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
             next_alive=next_alive,
             weights=batch.get(WEIGHTS),
         )
+        actor_loss = losses["actor_loss"]
+        if module.discrete and config.actor_logit_regularization:
+            # MADDPG's regulariser: keeps the logits from saturating the softmax, where
+            # the straight-through gradient vanishes and the actor freezes.
+            logit_penalty = fwd_out[ACTOR_OUT][alive].pow(2).mean()
+            actor_loss = actor_loss + config.actor_logit_regularization * logit_penalty
+            self.metrics.log_value((module_id, "actor_logit_penalty"), logit_penalty, window=1)
         self._temp_losses[(module_id, CRITIC)] = losses["critic_loss"]
-        self._temp_losses[(module_id, ACTOR)] = losses["actor_loss"]
+        self._temp_losses[(module_id, ACTOR)] = actor_loss
 
         alive_q = fwd_out[Q_VALUES][alive]
         # Per-row TD errors feed a prioritised replay buffer, if one is used.
@@ -166,7 +175,7 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
             key=module_id,
             window=1,
         )
-        return losses["critic_loss"] + losses["actor_loss"]
+        return losses["critic_loss"] + actor_loss
 
     @override(TorchLearner)
     def compute_gradients(self, loss_per_module: dict[ModuleID, TensorType], **kwargs) -> ParamDict:

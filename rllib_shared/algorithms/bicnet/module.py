@@ -65,6 +65,7 @@ TARGET_NOISE_KEY = "target_noise"
 TARGET_NOISE_CLIP_KEY = "target_noise_clip"
 """model_config keys (filled in by the algorithm config): TD3's twin critics and target smoothing."""
 Q_VALUES_2 = "q_values_2"
+ACTOR_OUT = "actor_out"
 Q_VALUES = "q_values"
 Q_POLICY = "q_policy"
 Q_TARGET_NEXT = "q_target_next"
@@ -172,12 +173,15 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
         """The actions the critic reads, ``(B, n, A)``: real actions, or one-hot
         ones if discrete (the argmax; with ``relaxed`` a straight-through
         Gumbel-softmax sample, so the critic's gradient reaches the logits)."""
-        out = self.actor_out(obs, target=target)
+        return self.critic_actions(self.actor_out(obs, target=target), relaxed=relaxed)
+
+    def critic_actions(self, actor_out: torch.Tensor, *, relaxed: bool = False) -> torch.Tensor:
+        """:meth:`policy` from the actor's output ``(B, n, A)``."""
         if not self.discrete:
-            return out
+            return actor_out
         if relaxed:
-            return F.gumbel_softmax(out, tau=float(self.gumbel_temperature), hard=True)
-        return F.one_hot(out.argmax(-1), self.action_dim).to(out.dtype)
+            return F.gumbel_softmax(actor_out, tau=float(self.gumbel_temperature), hard=True)
+        return F.one_hot(actor_out.argmax(-1), self.action_dim).to(actor_out.dtype)
 
     def q_values(
         self, obs: torch.Tensor, actions: torch.Tensor, *, target: bool = False, second: bool = False
@@ -240,14 +244,18 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
     @override(RLModule)
     def _forward_train(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
         """obs ``(B, n, features + 2)``, ACTIONS ``(B, n * A)`` (discrete ``(B, n)``) ->
-        Q_VALUES ``Q_i(s, a)`` and Q_POLICY ``Q_i(s, mu(s))``, both ``(B, n)`` (and
-        Q_VALUES_2, the second critic's ``Q_i(s, a)``, with ``twin_q``)."""
+        Q_VALUES ``Q_i(s, a)`` and Q_POLICY ``Q_i(s, mu(s))``, both ``(B, n)``, and
+        ACTOR_OUT, the actor's actions or logits ``(B, n, A)`` (and Q_VALUES_2,
+        the second critic's ``Q_i(s, a)``, with ``twin_q``)."""
         obs = batch[Columns.OBS]
         actions = self._team_actions(batch[Columns.ACTIONS])
-        out = {
-            Q_VALUES: self.q_values(obs, actions),
-            Q_POLICY: self.q_values(obs, self.policy(obs, relaxed=True)),
-        }
+        actor_out = self.actor_out(obs)
+        # One critic pass over both action sets (the learner takes each loss's
+        # gradient on its own, so the halves do not mix).
+        q_both = self.q_values(torch.cat([obs, obs]),
+                               torch.cat([actions, self.critic_actions(actor_out, relaxed=True)]))
+        q_values, q_policy = q_both.chunk(2)
+        out = {Q_VALUES: q_values, Q_POLICY: q_policy, ACTOR_OUT: actor_out}
         if self.twin_q:
             out[Q_VALUES_2] = self.q_values(obs, actions, second=True)
         return out

@@ -7,7 +7,9 @@ at step ``t`` (it terminated, or left while its group played on)
 bootstraps from 0 there and no advantage flows back across that step. The
 rewards are the env's per-agent rewards, or the team's with ``team_reward``
 (:mod:`rllib_shared.team.credit`). Rows
-where an agent is dead are masked out of the loss (``AGENT_MASK``).
+where an agent is dead are masked out of the loss (``AGENT_MASK``). A module
+with memory gets its batch as zero-padded ``max_seq_len`` sequences
+``(S, T, ...)``; GAE runs on their real timesteps and is padded back.
 """
 
 from __future__ import annotations
