@@ -2,10 +2,10 @@
 """Side-by-side benchmark: learning quality and training speed in one run.
 
     python scripts/benchmark.py [--guessing-steps 100000] [--spread-steps 100000]
-                                [--recall-steps 100000] [--only guessing|spread|recall]
+                                [--recall-steps 100000] [--only guessing|discrete|spread|recall]
 
-guessing_sum (3 agents, continuous), simple_spread (N=3, continuous
-actions) and recall (2 agents, each asked at the last step for the cue its
+guessing_sum (3 agents, continuous; and discrete: numbers 0..2, the sum
+said as one of 7 actions), simple_spread (N=3, continuous actions) and recall (2 agents, each asked at the last step for the cue its
 partner saw at the first), at equal env steps per task:
 
 - BiCNet: the off-policy algorithm of the paper (``algo: BiCNet``);
@@ -18,6 +18,8 @@ partner saw at the first), at equal env steps per task:
 - recall: BiCNet-PPO with an LSTM memory after communication
   (``configs/bicnet_ppo_recall.yaml``, not algo BiCNet: memory is PPO only),
   its memory ablation (``model.memory: none``) and its communication ablation;
+- discrete guessing_sum: algo BiCNet (``configs/bicnet_guessing_sum_discrete.yaml``),
+  its ``none`` ablation and BiCNet-PPO (``configs/bicnet_ppo_guessing_sum_discrete.yaml``);
 - references without learning: the best no-communication answer
   (guessing_sum), random actions (simple_spread, recall) and, for recall,
   the right answer read from the env (the best possible return).
@@ -95,6 +97,11 @@ def own_number_only(env, obs):
     return {a: np.asarray(o, np.float32) for a, o in obs.items()}
 
 
+def own_number_plus_mean(env, obs):
+    """Discrete guessing_sum without communication: own number plus the others' mean."""
+    return {a: int(o) + (env.n_agents - 1) * (env.n_values - 1) // 2 for a, o in obs.items()}
+
+
 def random_actions(env, obs):
     return {a: env.action_space(a).sample() for a in obs}
 
@@ -119,6 +126,20 @@ def guessing_sum(steps, storage):
     ]
     rows.append(reference("guessing_sum best without communication (say own number)",
                           user["env"], user["env_config"], own_number_only))
+    return rows
+
+
+def guessing_sum_discrete(steps, storage):
+    user, bicnet = config_of("bicnet_guessing_sum_discrete.yaml")
+    _, ablation = config_of("bicnet_guessing_sum_discrete.yaml", "model.comm=none")
+    _, bicnet_ppo = config_of("bicnet_ppo_guessing_sum_discrete.yaml")
+    rows = [
+        run("discrete_guessing_sum BiCNet", "BiCNet", bicnet, steps, storage),
+        run("discrete_guessing_sum BiCNet no-comm ablation", "BiCNet", ablation, steps, storage),
+        run("discrete_guessing_sum BiCNet-PPO", "PPO", bicnet_ppo, steps, storage),
+    ]
+    rows.append(reference("discrete_guessing_sum best without communication (own number + others' mean)",
+                          user["env"], user["env_config"], own_number_plus_mean))
     return rows
 
 
@@ -175,7 +196,7 @@ def main(argv=None) -> int:
     parser.add_argument("--guessing-steps", type=int, default=100_000)
     parser.add_argument("--spread-steps", type=int, default=100_000)
     parser.add_argument("--recall-steps", type=int, default=100_000)
-    parser.add_argument("--only", choices=["guessing", "spread", "recall"])
+    parser.add_argument("--only", choices=["guessing", "discrete", "spread", "recall"])
     parser.add_argument("--storage-path", default="results/benchmark")
     parser.add_argument("--png", default="results/benchmark.png")
     args = parser.parse_args(argv)
@@ -183,6 +204,7 @@ def main(argv=None) -> int:
     ray.init(include_dashboard=False, log_to_driver=False)
     panels, rows = {}, []
     for task, fn, steps in (("guessing", guessing_sum, args.guessing_steps),
+                            ("discrete", guessing_sum_discrete, args.guessing_steps),
                             ("spread", simple_spread, args.spread_steps),
                             ("recall", recall, args.recall_steps)):
         if args.only and args.only != task:

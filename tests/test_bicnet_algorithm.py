@@ -122,7 +122,7 @@ def test_discrete_team_trains_and_plays_from_its_checkpoint(ray_session, tmp_pat
     learner = trial.last_result["learners"]["shared"]
     assert np.isfinite(learner["critic_loss"]) and learner["num_module_steps_trained"] > 0
     assert learner["gumbel_temperature"] < 1.0  # annealed by the learner
-    assert learner["actor_logit_penalty"] > 0  # MADDPG's regulariser is in the actor loss
+    assert learner["actor_penalty"] > 0  # MADDPG's regulariser is in the actor loss
     policy = rllib_shared.load_policy(trial.checkpoint)
     result = evaluate(policy, "guessing_sum_v0", env_config, episodes=2)
     assert np.isfinite(result.team_return) and set(result.agent_returns) == {"agent_0", "agent_1", "agent_2"}
@@ -517,12 +517,30 @@ def test_actor_and_targets_update_exactly_every_policy_delay_updates(ray_session
         algo.stop()
 
 
+def test_grad_clip_clips_each_optimizer_on_its_own(ray_session):
+    """RLlib's grad_clip (by global norm) applies per optimizer: after an update
+    the actor's and the critic's gradients each have norm exactly grad_clip
+    (one clip over both would leave each below it)."""
+    config = rllib_shared.build_config({**TINY_BICNET, "grad_clip": 1e-3, "grad_clip_by": "global_norm"})
+    algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
+    try:
+        algo.train()
+        results = algo.learner_group.update(batch=algo.local_replay_buffer.sample(32), timesteps={})[0]["shared"]
+        module = algo.learner_group._learner.module["shared"].unwrapped()
+        for name, net in (("actor", module.actor), ("critic", module.critic)):
+            assert float(results[f"gradients_{name}_global_norm"].peek()) > 1e-3  # before the clip
+            norm = torch.sqrt(sum(p.grad.pow(2).sum() for p in net.parameters() if p.grad is not None))
+            assert float(norm) == pytest.approx(1e-3, rel=1e-3), name
+    finally:
+        algo.stop()
+
+
 @pytest.mark.parametrize("settings, message", [
     ({"env_config": {**GUESS, "continuous": False}, "target_noise": 0.2}, "this team's actions are discrete"),
     ({"policy_delay": 0}, "policy_delay must be an integer >= 1, got 0"),
     ({"twin_q": "yes"}, "twin_q.? must be true or false"),
     ({"target_noise": -0.1}, "target_noise must be a number >= 0"),
-    ({"actor_logit_regularization": -1}, "actor_logit_regularization must be a number >= 0"),
+    ({"actor_regularization": -1}, "actor_regularization must be a number >= 0"),
 ])
 def test_td3_settings_are_checked(settings, message):
     with pytest.raises(rllib_shared.ConfigError, match=message):

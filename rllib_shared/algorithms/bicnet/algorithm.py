@@ -113,9 +113,11 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         """Discrete actions: initial temperature of the straight-through Gumbel-softmax."""
         self.final_gumbel_temperature = 0.5
         """Discrete actions: the temperature after ``exploration_noise_steps``."""
-        self.actor_logit_regularization = 1e-3
+        self.actor_regularization = 1e-3
         """Discrete actions: the actor loss adds this times the mean squared logit
-        (MADDPG's regulariser; without it the softmax saturates and the actor freezes)."""
+        (MADDPG's regulariser; without it the softmax saturates and the actor
+        freezes). Real actions: no effect (the same penalty on the pre-tanh
+        actions did not remove simple_spread's early dip)."""
         self.twin_q = False
         """TD3: a second critic; targets take the smaller of the two target values."""
         self.policy_delay = 1
@@ -158,7 +160,7 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         ou_theta: float | NotProvided = NotProvided,
         gumbel_temperature: float | NotProvided = NotProvided,
         final_gumbel_temperature: float | NotProvided = NotProvided,
-        actor_logit_regularization: float | NotProvided = NotProvided,
+        actor_regularization: float | NotProvided = NotProvided,
         twin_q: bool | NotProvided = NotProvided,
         policy_delay: int | NotProvided = NotProvided,
         target_noise: float | NotProvided = NotProvided,
@@ -182,7 +184,7 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
             "ou_theta": ou_theta,
             "gumbel_temperature": gumbel_temperature,
             "final_gumbel_temperature": final_gumbel_temperature,
-            "actor_logit_regularization": actor_logit_regularization,
+            "actor_regularization": actor_regularization,
             "twin_q": twin_q,
             "policy_delay": policy_delay,
             "target_noise": target_noise,
@@ -255,7 +257,7 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
             raise ConfigError(f"twin_q must be true or false (unquoted), got {self.twin_q!r}")
         if isinstance(self.policy_delay, bool) or not isinstance(self.policy_delay, int) or self.policy_delay < 1:
             raise ConfigError(f"policy_delay must be an integer >= 1, got {self.policy_delay!r}")
-        for name in ("target_noise", "target_noise_clip", "actor_logit_regularization"):
+        for name in ("target_noise", "target_noise_clip", "actor_regularization"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"{name} must be a number >= 0, got {value!r}")

@@ -12,8 +12,8 @@ the agent terminated or left within the return's steps; see
   ``-mean sum_i sum_j dQ_i/da_j da_j/dtheta``: every agent's action gets the
   gradient of every agent's value, through the critic's communication layer
   (discrete actions: ``mu(s)`` is a straight-through Gumbel-softmax sample,
-  and ``actor_logit_regularization`` times the mean squared logit is added,
-  MADDPG's regulariser).
+  plus ``actor_regularization`` times the mean squared logit: MADDPG's
+  regulariser).
 
 Each loss trains only its own network: gradients are taken per optimizer
 with ``torch.autograd.grad``, so the actor loss never moves the critic.
@@ -37,7 +37,7 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME, TD_ERROR_KEY
 from ray.rllib.utils.typing import ModuleID, ParamDict, TensorType
 
-from rllib_shared.algorithms.bicnet.module import ACTOR_OUT, Q_POLICY, Q_TARGET_NEXT, Q_VALUES, Q_VALUES_2
+from rllib_shared.algorithms.bicnet.module import ACTOR_PREACTIVATION, Q_POLICY, Q_TARGET_NEXT, Q_VALUES, Q_VALUES_2
 from rllib_shared.algorithms.bicnet.replay import AGENT_DISCOUNTS, WEIGHTS
 from rllib_shared.team.env import AGENT_REWARDS
 from rllib_shared.team.layout import split_team
@@ -146,12 +146,12 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
             weights=batch.get(WEIGHTS),
         )
         actor_loss = losses["actor_loss"]
-        if module.discrete and config.actor_logit_regularization:
+        if module.discrete and config.actor_regularization:
             # MADDPG's regulariser: keeps the logits from saturating the softmax, where
             # the straight-through gradient vanishes and the actor freezes.
-            logit_penalty = fwd_out[ACTOR_OUT][alive].pow(2).mean()
-            actor_loss = actor_loss + config.actor_logit_regularization * logit_penalty
-            self.metrics.log_value((module_id, "actor_logit_penalty"), logit_penalty, window=1)
+            penalty = fwd_out[ACTOR_PREACTIVATION][alive].pow(2).mean()
+            actor_loss = actor_loss + config.actor_regularization * penalty
+            self.metrics.log_value((module_id, "actor_penalty"), penalty, window=1)
         self._temp_losses[(module_id, CRITIC)] = losses["critic_loss"]
         self._temp_losses[(module_id, ACTOR)] = actor_loss
 
