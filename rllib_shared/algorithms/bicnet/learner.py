@@ -37,7 +37,7 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.metrics import NUM_ENV_STEPS_SAMPLED_LIFETIME, TD_ERROR_KEY
 from ray.rllib.utils.typing import ModuleID, ParamDict, TensorType
 
-from rllib_shared.algorithms.bicnet.module import ACTOR_PREACTIVATION, Q_POLICY, Q_TARGET_NEXT, Q_VALUES, Q_VALUES_2
+from rllib_shared.algorithms.bicnet.module import ACTOR_OUT, Q_POLICY, Q_TARGET_NEXT, Q_VALUES, Q_VALUES_2
 from rllib_shared.algorithms.bicnet.replay import AGENT_DISCOUNTS, WEIGHTS
 from rllib_shared.team.env import AGENT_REWARDS
 from rllib_shared.team.layout import split_team
@@ -149,7 +149,7 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
         if module.discrete and config.actor_regularization:
             # MADDPG's regulariser: keeps the logits from saturating the softmax, where
             # the straight-through gradient vanishes and the actor freezes.
-            penalty = fwd_out[ACTOR_PREACTIVATION][alive].pow(2).mean()
+            penalty = fwd_out[ACTOR_OUT][alive].pow(2).mean()
             actor_loss = actor_loss + config.actor_regularization * penalty
             self.metrics.log_value((module_id, "actor_penalty"), penalty, window=1)
         self._temp_losses[(module_id, CRITIC)] = losses["critic_loss"]

@@ -65,7 +65,7 @@ TARGET_NOISE_KEY = "target_noise"
 TARGET_NOISE_CLIP_KEY = "target_noise_clip"
 """model_config keys (filled in by the algorithm config): TD3's twin critics and target smoothing."""
 Q_VALUES_2 = "q_values_2"
-ACTOR_PREACTIVATION = "actor_preactivation"
+ACTOR_OUT = "actor_out"
 Q_VALUES = "q_values"
 Q_POLICY = "q_policy"
 Q_TARGET_NEXT = "q_target_next"
@@ -163,18 +163,11 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
 
     # -- the networks on team tensors --------------------------------------------
 
-    def actor_preactivation(self, obs: torch.Tensor, *, target: bool = False) -> torch.Tensor:
-        """obs ``(B, n, features + 2)`` -> ``(B, n, A)``: the actor net's output,
-        logits if discrete, else the actions before tanh."""
-        features, alive = split_team(obs)
-        return (self._target_actor if target else self.actor)(features, alive)
-
     def actor_out(self, obs: torch.Tensor, *, target: bool = False) -> torch.Tensor:
         """obs ``(B, n, features + 2)`` -> ``(B, n, A)``: actions in [-1, 1], or logits if discrete."""
-        return self._activate(self.actor_preactivation(obs, target=target))
-
-    def _activate(self, preactivation: torch.Tensor) -> torch.Tensor:
-        return preactivation if self.discrete else torch.tanh(preactivation)
+        features, alive = split_team(obs)
+        out = (self._target_actor if target else self.actor)(features, alive)
+        return out if self.discrete else torch.tanh(out)
 
     def policy(self, obs: torch.Tensor, *, target: bool = False, relaxed: bool = False) -> torch.Tensor:
         """The actions the critic reads, ``(B, n, A)``: real actions, or one-hot
@@ -252,16 +245,16 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
     def _forward_train(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
         """obs ``(B, n, features + 2)``, ACTIONS ``(B, n * A)`` (discrete ``(B, n)``) ->
         Q_VALUES ``Q_i(s, a)`` and Q_POLICY ``Q_i(s, mu(s))``, both ``(B, n)``, and
-        ACTOR_PREACTIVATION, the actor's logits or pre-tanh actions ``(B, n, A)`` (and Q_VALUES_2,
+        ACTOR_OUT, the actor's actions or logits ``(B, n, A)`` (and Q_VALUES_2,
         the second critic's ``Q_i(s, a)``, with ``twin_q``)."""
         obs = batch[Columns.OBS]
         actions = self._team_actions(batch[Columns.ACTIONS])
-        preactivation = self.actor_preactivation(obs)
-        policy_actions = self.critic_actions(self._activate(preactivation), relaxed=True)
+        actor_out = self.actor_out(obs)
+        policy_actions = self.critic_actions(actor_out, relaxed=True)
         # One critic pass over both action sets (the learner takes each loss's
         # gradient on its own, so the halves do not mix).
         q_values, q_policy = self.q_values(torch.cat([obs, obs]), torch.cat([actions, policy_actions])).chunk(2)
-        out = {Q_VALUES: q_values, Q_POLICY: q_policy, ACTOR_PREACTIVATION: preactivation}
+        out = {Q_VALUES: q_values, Q_POLICY: q_policy, ACTOR_OUT: actor_out}
         if self.twin_q:
             out[Q_VALUES_2] = self.q_values(obs, actions, second=True)
         return out
