@@ -245,6 +245,35 @@ def test_target_update_moves_targets_by_exactly_tau_and_noise_anneals(ray_sessio
         algo.stop()
 
 
+@pytest.mark.parametrize("warm_up", [True, False])
+def test_env_runners_act_uniformly_at_random_until_learning_starts(ray_session, warm_up):
+    """With the warm-up, the sampled actions before the first update span [-1, 1]
+    uniformly (a fifth beyond +-0.8), where the untrained actor plus noise
+    std 0.1 stays near its output; the learner's first update ends it on the
+    env runners too."""
+    config = rllib_shared.build_config({
+        **TINY_BICNET, "num_steps_sampled_before_learning_starts": 100, "exploration_noise": 0.1,
+        "random_actions_before_learning_starts": warm_up})
+    algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
+    try:
+        env_runner_module = algo.env_runner.module["shared"]
+        learner_module = algo.learner_group._learner.module["shared"].unwrapped()
+        algo.train()  # 40 env steps: still warming up
+        assert algo.learner_group._learner.critic_updates == 0
+        actions = algo.local_replay_buffer.rings["shared"].arrays[Columns.ACTIONS]
+        actions = actions[: len(algo.local_replay_buffer)].reshape(-1)
+        assert actions.size >= 100
+        wide = float(np.mean(np.abs(actions) > 0.8))
+        assert (0.12 < wide < 0.3) if warm_up else wide < 0.02
+        assert float(env_runner_module.uniform_actions) == float(warm_up)
+        while algo.learner_group._learner.critic_updates == 0:
+            algo.train()
+        assert float(learner_module.uniform_actions) == 0.0
+        assert float(env_runner_module.uniform_actions) == 0.0  # synced with the weights
+    finally:
+        algo.stop()
+
+
 @pytest.mark.parametrize("num_env_runners", [0, 1])
 def test_tune_run_bicnet_trains(ray_session, tmp_path, num_env_runners):
     from ray import tune

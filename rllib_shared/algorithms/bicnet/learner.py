@@ -213,7 +213,8 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
     @override(DQNLearner)
     def after_gradient_based_update(self, *, timesteps: dict[str, Any]) -> None:
         """Polyak-updates the targets (RLlib's DQN learner) after the actor's
-        updates, and anneals the noise and the Gumbel-softmax temperature."""
+        updates, anneals the noise and the Gumbel-softmax temperature, and
+        ends the random-action warm-up."""
         if self.actor_due():
             super().after_gradient_based_update(timesteps=timesteps)
         else:  # the schedules of RLlib's Learner, without DQN's target update
@@ -223,3 +224,4 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
             config = self.config.get_config_for_module(module_id)
             module.unwrapped().exploration_sigma.fill_(config.exploration_noise_at(step))
             module.unwrapped().gumbel_temperature.fill_(config.gumbel_temperature_at(step))
+            module.unwrapped().uniform_actions.fill_(0.0)  # learning has started: the actor acts

@@ -17,6 +17,10 @@ critic sees every agent's action of that step, as BiCNet's critic needs:
   with ``target_noise`` the target actor's action gets clipped Gaussian noise
   (target policy smoothing; real actions only). The delayed actor and target
   updates (``policy_delay``) are the learner's;
+- warm-up: with ``random_actions_before_learning_starts`` the env runners act
+  uniformly at random until the learner's first update (TD3's and
+  Stable-Baselines3's warm-up), so the critic's first data spans the action
+  space rather than the untrained actor's corner of it;
 - exploration: Gaussian noise on the actions (or, with ``exploration_noise_type:
   ou``, Ornstein-Uhlenbeck noise the env runners add; see :mod:`.exploration`)
   with a standard deviation held in the buffer ``exploration_sigma``. The
@@ -60,6 +64,9 @@ EXPLORATION_NOISE_TYPE_KEY = "exploration_noise_type"
 "ou", added by the env runners' :class:`~rllib_shared.algorithms.bicnet.exploration.OrnsteinUhlenbeckNoise`."""
 GUMBEL_TEMPERATURE_KEY = "gumbel_temperature"
 """model_config key (filled in by the algorithm config): the initial Gumbel-softmax temperature."""
+RANDOM_WARMUP_KEY = "random_actions_before_learning_starts"
+"""model_config key (filled in by the algorithm config): explore with uniformly
+random actions until the learner's first update."""
 TWIN_Q_KEY = "twin_q"
 TARGET_NOISE_KEY = "target_noise"
 TARGET_NOISE_CLIP_KEY = "target_noise_clip"
@@ -119,6 +126,7 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
         sigma = float(options.pop(EXPLORATION_NOISE_KEY, 0.1))
         self.noise_type = options.pop(EXPLORATION_NOISE_TYPE_KEY, "gaussian")
         temperature = float(options.pop(GUMBEL_TEMPERATURE_KEY, 1.0))
+        warmup = bool(options.pop(RANDOM_WARMUP_KEY, False))
         self.twin_q = bool(options.pop(TWIN_Q_KEY, False))
         self.target_noise = float(options.pop(TARGET_NOISE_KEY, 0.0))
         self.target_noise_clip = float(options.pop(TARGET_NOISE_CLIP_KEY, 0.5))
@@ -138,6 +146,8 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
                 self.critic_2 = self.bicnet.build_net(self.features + self.action_dim, 1, self.n_agents)
         self.register_buffer("exploration_sigma", torch.tensor(sigma, dtype=torch.float32))
         self.register_buffer("gumbel_temperature", torch.tensor(temperature, dtype=torch.float32))
+        # 1 until the learner's first update clears it; reaches the env runners with the weights.
+        self.register_buffer("uniform_actions", torch.tensor(float(warmup)))
 
     @override(InferenceOnlyAPI)
     def get_non_inference_attributes(self) -> list[str]:
@@ -230,8 +240,14 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
         """obs ``(B, n, features + 2)`` -> ACTIONS ``(B, n * A)``: clip(mu + N(0, sigma^2))
         (discrete: ``(B, n)`` sampled from the softmax of the logits, or with
         probability sigma uniformly at random; with OU noise ``mu``, to which
-        the env runner adds each episode's noise)."""
+        the env runner adds each episode's noise). Before the learner's first
+        update, with ``random_actions_before_learning_starts``: uniformly random
+        actions."""
         out = self.actor_out(batch[Columns.OBS])
+        if self.uniform_actions:
+            if self.discrete:
+                return {Columns.ACTIONS: torch.randint(self.action_dim, out.shape[:-1])}
+            return {Columns.ACTIONS: (2 * torch.rand_like(out) - 1).flatten(-2)}
         if self.discrete:
             sampled = torch.distributions.Categorical(logits=out).sample()
             uniform = torch.randint_like(sampled, self.action_dim)
