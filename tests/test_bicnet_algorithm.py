@@ -169,7 +169,12 @@ def test_actor_gradient_is_the_vectorised_deterministic_policy_gradient(alive):
         q_values=z, q_policy=fwd[Q_POLICY], q_target_next=z, rewards=z, discounts=z + 0.9,
         alive=mask.expand(4, 3), next_alive=mask.expand(4, 3),
     )["actor_loss"]
-    learned = torch.autograd.grad(loss, params)
+    learned = torch.autograd.grad(loss, params, retain_graph=True)
+    # The actor's loss reaches no critic weight (they were frozen for its pass, and
+    # are trainable again after it).
+    critic_params = list(module.critic.parameters())
+    assert all(p.requires_grad for p in critic_params)
+    assert all(g is None for g in torch.autograd.grad(loss, critic_params, allow_unused=True))
 
     # By hand: the Jacobian dQ_i/da_j at a = mu(s), then the chain rule into theta.
     actions = module.policy(obs)  # (B, n, A), depends on theta

@@ -180,15 +180,14 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
     @override(TorchLearner)
     def compute_gradients(self, loss_per_module: dict[ModuleID, TensorType], **kwargs) -> ParamDict:
         """Each optimizer gets the gradient of its own loss only (critic: TD
-        loss, actor: policy loss), via ``torch.autograd.grad``."""
+        loss, actor: policy loss), via ``torch.autograd.grad``; the module's
+        forward pass keeps the two losses' graphs apart."""
         grads = {}
         for module_id in set(loss_per_module) - {ALL_MODULES}:
             for name, optim in self.get_optimizers_for_module(module_id):
                 loss = self._temp_losses.pop((module_id, name))
                 params = self.filter_param_dict_for_optimizer(self._params, optim)
-                values = torch.autograd.grad(
-                    loss, list(params.values()), retain_graph=True, allow_unused=True
-                )
+                values = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
                 for (pid, param), grad in zip(params.items(), values, strict=True):
                     grads[pid] = torch.zeros_like(param) if grad is None else grad
         self._temp_losses.clear()

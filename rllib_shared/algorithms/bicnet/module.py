@@ -40,6 +40,8 @@ greedily (argmax) in inference, and the target actor's action is its argmax.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import gymnasium as gym
@@ -76,6 +78,20 @@ ACTOR_OUT = "actor_out"
 Q_VALUES = "q_values"
 Q_POLICY = "q_policy"
 Q_TARGET_NEXT = "q_target_next"
+
+
+@contextlib.contextmanager
+def frozen(net: torch.nn.Module) -> Iterator[None]:
+    """Within the block autograd records no gradient for ``net``'s weights
+    (gradients still flow through it to its inputs)."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 def check_model(bicnet: BiCNetConfig) -> BiCNetConfig:
@@ -267,9 +283,12 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
         actions = self._team_actions(batch[Columns.ACTIONS])
         actor_out = self.actor_out(obs)
         policy_actions = self.critic_actions(actor_out, relaxed=True)
-        # One critic pass over both action sets (the learner takes each loss's
-        # gradient on its own, so the halves do not mix).
-        q_values, q_policy = self.q_values(torch.cat([obs, obs]), torch.cat([actions, policy_actions])).chunk(2)
+        q_values = self.q_values(obs, actions)
+        # The actor's loss moves the actor only: with the critic's weights frozen
+        # for this pass its backward computes no weight gradients, and the two
+        # losses' graphs share nothing (SpinningUp's DDPG does the same).
+        with frozen(self.critic):
+            q_policy = self.q_values(obs, policy_actions)
         out = {Q_VALUES: q_values, Q_POLICY: q_policy, ACTOR_OUT: actor_out}
         if self.twin_q:
             out[Q_VALUES_2] = self.q_values(obs, actions, second=True)
