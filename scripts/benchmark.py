@@ -2,7 +2,8 @@
 """Side-by-side benchmark: learning quality and training speed in one run.
 
     python scripts/benchmark.py [--guessing-steps 100000] [--spread-steps 100000]
-                                [--recall-steps 100000] [--only guessing|discrete|spread|recall]
+                                [--recall-steps 100000]
+                                [--only guessing|discrete|spread|discrete_spread|recall]
 
 guessing_sum (3 agents, continuous; and discrete: numbers 0..2, the sum
 said as one of 7 actions), simple_spread (N=3, continuous actions) and recall (2 agents, each asked at the last step for the cue its
@@ -20,6 +21,9 @@ partner saw at the first), at equal env steps per task:
   its memory ablation (``model.memory: none``) and its communication ablation;
 - discrete guessing_sum: algo BiCNet (``configs/bicnet_guessing_sum_discrete.yaml``),
   its ``none`` ablation and BiCNet-PPO (``configs/bicnet_ppo_guessing_sum_discrete.yaml``);
+- discrete simple_spread (MPE's default, 5 moves): algo BiCNet
+  (``configs/bicnet_simple_spread.yaml`` with discrete actions) and
+  BiCNet-PPO (``configs/bicnet_ppo_simple_spread.yaml``);
 - references without learning: the best no-communication answer
   (guessing_sum), random actions (simple_spread, recall) and, for recall,
   the right answer read from the env (the best possible return).
@@ -168,6 +172,17 @@ def simple_spread(steps, storage):
     return rows
 
 
+def simple_spread_discrete(steps, storage):
+    user, bicnet = config_of("bicnet_simple_spread.yaml", "env_config.continuous_actions=false")
+    _, bicnet_ppo = config_of("bicnet_ppo_simple_spread.yaml")
+    rows = [
+        run("discrete_spread BiCNet", "BiCNet", bicnet, steps, storage),
+        run("discrete_spread BiCNet-PPO", "PPO", bicnet_ppo, steps, storage),
+    ]
+    rows.append(reference("discrete_spread random actions", user["env"], user["env_config"], random_actions))
+    return rows
+
+
 def recall(steps, storage):
     user, memory = config_of("bicnet_ppo_recall.yaml")
     _, no_memory = config_of("bicnet_ppo_recall.yaml", "model.memory=none")
@@ -196,7 +211,7 @@ def main(argv=None) -> int:
     parser.add_argument("--guessing-steps", type=int, default=100_000)
     parser.add_argument("--spread-steps", type=int, default=100_000)
     parser.add_argument("--recall-steps", type=int, default=100_000)
-    parser.add_argument("--only", choices=["guessing", "discrete", "spread", "recall"])
+    parser.add_argument("--only", choices=["guessing", "discrete", "spread", "discrete_spread", "recall"])
     parser.add_argument("--storage-path", default="results/benchmark")
     parser.add_argument("--png", default="results/benchmark.png")
     args = parser.parse_args(argv)
@@ -206,6 +221,7 @@ def main(argv=None) -> int:
     for task, fn, steps in (("guessing", guessing_sum, args.guessing_steps),
                             ("discrete", guessing_sum_discrete, args.guessing_steps),
                             ("spread", simple_spread, args.spread_steps),
+                            ("discrete_spread", simple_spread_discrete, args.spread_steps),
                             ("recall", recall, args.recall_steps)):
         if args.only and args.only != task:
             continue

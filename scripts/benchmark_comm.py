@@ -128,6 +128,29 @@ def random_refs() -> dict[str, Callable]:
     return {"random actions": lambda env, obs: {a: env.action_space(a).sample() for a in obs}}
 
 
+PURSUIT_MOVES = np.array([[-1, 0], [1, 0], [0, 1], [0, -1]])
+"""pursuit's moves 0-3 as (dx, dy); move 4 stays."""
+
+
+def pursuit_chase(env, obs: dict) -> dict:
+    """Each pursuer steps towards the nearest evader in its own view (a random
+    move if it sees none): pursuit without communication. A view is
+    ``(y, x, channel)`` around the pursuer, channel 2 the evaders."""
+    actions = {}
+    for agent, view in obs.items():
+        cells = np.argwhere(view[..., 2] > 0) - view.shape[0] // 2  # (dy, dx) of each evader
+        if not len(cells):
+            actions[agent] = env.action_space(agent).sample()
+            continue
+        dy, dx = cells[np.abs(cells).sum(1).argmin()]
+        actions[agent] = 4 if dx == dy == 0 else int(np.argmax(PURSUIT_MOVES @ np.array([dx, dy])))
+    return actions
+
+
+def pursuit_refs() -> dict[str, Callable]:
+    return {**random_refs(), "each chases the nearest evader it sees (no communication)": pursuit_chase}
+
+
 # ------------------------------------------------------------------------- tasks
 
 
@@ -149,7 +172,7 @@ TASKS = {
                              {"continuous_actions": False}),
     "simple_spread": Task("bicnet_ppo_simple_spread_continuous.yaml", lambda: simple_spread_refs(3),
                           {"continuous_actions": False}, bicnet_config="bicnet_simple_spread.yaml"),
-    "pursuit": Task("bicnet_ppo_pursuit.yaml", random_refs, eval_episodes=5, reference_episodes=5,
+    "pursuit": Task("bicnet_ppo_pursuit.yaml", pursuit_refs, eval_episodes=5, reference_episodes=5,
                     quick_steps=4000),
     "guessing_sum": Task("bicnet_ppo_guessing_sum.yaml", guessing_sum_refs,
                          bicnet_config="bicnet_guessing_sum.yaml"),

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rllib_shared
@@ -15,6 +16,7 @@ from rllib_shared.algorithms import default_algorithm_config
 from rllib_shared.config import apply_overrides
 from rllib_shared.evaluation import evaluate, message_ablation
 from rllib_shared.inference import load_policy
+from rllib_shared.registry import make_pettingzoo_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,3 +92,40 @@ def test_benchmark_runs_a_unit_records_it_and_skips_it_when_run_again(tmp_path):
     assert "skip guessing_sum none seed 0" in second.stdout
     with open(results) as f:
         assert len(list(csv.DictReader(f))) == len(rows)
+
+
+def test_pursuit_views_are_y_x_channel_as_the_chase_script_reads_them():
+    """Walls stand still: after move ``a`` with motion ``(dx, dy)`` a pursuer's
+    wall channel is its old one shifted by ``(dy, dx)`` -- the axes the scripted
+    reference assumes."""
+    from pettingzoo.sisl import pursuit_v5
+
+    bench = benchmark_module()
+    moved = 0
+    for action, (dx, dy) in enumerate(bench.PURSUIT_MOVES):
+        env = pursuit_v5.parallel_env(n_pursuers=1, n_evaders=1, x_size=5, y_size=5, max_cycles=5)
+        obs, _ = env.reset(seed=action)
+        (agent,) = env.agents
+        new, *_ = env.step({agent: action})
+        old_walls, new_walls = obs[agent][..., 0], new[agent][..., 0]
+        if np.array_equal(old_walls, new_walls):
+            continue  # blocked by the border
+        moved += 1
+        np.testing.assert_array_equal(new_walls[1:-1, 1:-1], old_walls[1 + dy:6 + dy, 1 + dx:6 + dx])
+    assert moved >= 2
+
+
+def test_pursuit_chase_steps_towards_the_nearest_evader_it_sees():
+    bench = benchmark_module()
+    env = make_pettingzoo_env("pursuit_v5", {"n_pursuers": 2, "n_evaders": 2})
+    agent = env.possible_agents[0]
+    for dy, dx in [(0, 2), (0, -3), (1, 0), (-2, 1), (3, -1)]:
+        view = np.zeros((7, 7, 3), np.float32)
+        view[3 + dy, 3 + dx, 2] = 1.0
+        view[0, 0, 2] = view[6, 6, 2] = 1.0  # farther evaders
+        step = bench.PURSUIT_MOVES[bench.pursuit_chase(env, {agent: view})[agent]]
+        assert abs(dx - step[0]) + abs(dy - step[1]) == abs(dx) + abs(dy) - 1, (dy, dx)
+    view = np.zeros((7, 7, 3), np.float32)
+    view[3, 3, 2] = 1.0
+    assert bench.pursuit_chase(env, {agent: view})[agent] == 4  # on the evader: stay
+    assert env.action_space(agent).contains(bench.pursuit_chase(env, {agent: np.zeros((7, 7, 3))})[agent])
