@@ -6,7 +6,8 @@
                                 [--only guessing|discrete|spread|discrete_spread|recall]
 
 guessing_sum (3 agents, continuous; and discrete: numbers 0..2, the sum
-said as one of 7 actions), simple_spread (N=3, continuous actions) and recall (2 agents, each asked at the last step for the cue its
+said as one of 7 actions), simple_spread (N=3, continuous actions; and
+discrete) and recall (2 agents, each asked at the last step for the cue its
 partner saw at the first), at equal env steps per task:
 
 - BiCNet: the off-policy algorithm of the paper (``algo: BiCNet``);
@@ -25,7 +26,8 @@ partner saw at the first), at equal env steps per task:
   (``configs/bicnet_simple_spread.yaml`` with discrete actions) and
   BiCNet-PPO (``configs/bicnet_ppo_simple_spread.yaml``);
 - references without learning: the best no-communication answer
-  (guessing_sum), random actions (simple_spread, recall) and, for recall,
+  (guessing_sum), random actions (simple_spread, discrete simple_spread,
+  recall) and, for recall,
   the right answer read from the env (the best possible return).
 
 Prints a table (final team return = mean of the last 3 iterations; env
