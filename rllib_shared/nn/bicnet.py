@@ -35,13 +35,15 @@ def mlp(
     out_features: int | None = None,
     *,
     activation: str = "tanh",
+    layer_norm: bool = False,
     agents: int | None = None,
 ) -> nn.Sequential:
     """Dense layers applied to the last axis: per agent, with shared weights,
     or with each agent's own (:class:`AgentLinear`) when ``agents`` is given.
 
-    ``hidden`` layers are followed by the activation; an ``out_features``
-    layer, if given, is linear.
+    ``hidden`` layers are followed by the activation (with ``layer_norm``,
+    by a layer norm and then the activation; its gain and bias are shared by
+    all agents); an ``out_features`` layer, if given, is linear.
 
     >>> mlp(4, [8, 8], 2)(torch.zeros(7, 3, 4)).shape
     torch.Size([7, 3, 2])
@@ -54,7 +56,7 @@ def mlp(
     layers: list[nn.Module] = []
     width = in_features
     for size in hidden:
-        layers += [dense(width, size), ACTIVATIONS[activation]()]
+        layers += [dense(width, size), *([nn.LayerNorm(size)] if layer_norm else []), ACTIVATIONS[activation]()]
         width = size
     if out_features is not None:
         layers.append(dense(width, out_features))
@@ -81,7 +83,9 @@ class BiCNetTrunk(nn.Module):
         encoder_hidden: Sequence[int] = (64,),
         comm_hidden: int = 64,
         comm: str = "bilstm",
+        comm_gate: bool = False,
         activation: str = "tanh",
+        layer_norm: bool = False,
         skip_input: bool = True,
         agents: int | None = None,
         image_shape: Sequence[int] | None = None,
@@ -89,7 +93,7 @@ class BiCNetTrunk(nn.Module):
     ):
         super().__init__()
         if image_shape is None:
-            self.encoder = mlp(in_features, encoder_hidden, activation=activation, agents=agents)
+            self.encoder = mlp(in_features, encoder_hidden, activation=activation, layer_norm=layer_norm, agents=agents)
             encoded = mlp_width(in_features, encoder_hidden)
         else:
             if agents is not None:
@@ -97,9 +101,10 @@ class BiCNetTrunk(nn.Module):
             conv = ConvEncoder(image_shape, conv_filters, ACTIVATIONS[activation])
             if conv.in_features != in_features:
                 raise ValueError(f"image shape {tuple(image_shape)} does not hold {in_features} features")
-            self.encoder = nn.Sequential(conv, mlp(conv.out_features, encoder_hidden, activation=activation))
+            dense = mlp(conv.out_features, encoder_hidden, activation=activation, layer_norm=layer_norm)
+            self.encoder = nn.Sequential(conv, dense)
             encoded = mlp_width(conv.out_features, encoder_hidden)
-        self.comm = AgentCommunication(in_features=encoded, hidden=comm_hidden, kind=comm)
+        self.comm = AgentCommunication(in_features=encoded, hidden=comm_hidden, kind=comm, gate=comm_gate)
         self.skip_input = skip_input
         self.out_features = self.comm.out_features + (in_features if skip_input else 0)
 
@@ -133,7 +138,9 @@ class BiCNet(nn.Module):
         comm_hidden: int = 64,
         head_hidden: Sequence[int] = (64,),
         comm: str = "bilstm",
+        comm_gate: bool = False,
         activation: str = "tanh",
+        layer_norm: bool = False,
         skip_input: bool = True,
         agents: int | None = None,
         image_shape: Sequence[int] | None = None,
@@ -145,13 +152,16 @@ class BiCNet(nn.Module):
             encoder_hidden=encoder_hidden,
             comm_hidden=comm_hidden,
             comm=comm,
+            comm_gate=comm_gate,
             activation=activation,
+            layer_norm=layer_norm,
             skip_input=skip_input,
             agents=agents,
             image_shape=image_shape,
             conv_filters=conv_filters,
         )
-        self.head = mlp(self.trunk.out_features, head_hidden, out_features, activation=activation, agents=agents)
+        self.head = mlp(self.trunk.out_features, head_hidden, out_features, activation=activation,
+                        layer_norm=layer_norm, agents=agents)
 
     def forward(self, x: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
         """Shapes: x ``(*B, n_agents, F)``, alive ``(*B, n_agents)``
@@ -199,7 +209,9 @@ class BiCNetActorCritic(nn.Module):
         comm_hidden: int = 64,
         head_hidden: Sequence[int] = (64,),
         comm: str = "bilstm",
+        comm_gate: bool = False,
         activation: str = "tanh",
+        layer_norm: bool = False,
         skip_input: bool = True,
         normalize_input: bool = False,
         agents: int | None = None,
@@ -218,7 +230,9 @@ class BiCNetActorCritic(nn.Module):
             encoder_hidden=encoder_hidden,
             comm_hidden=comm_hidden,
             comm=comm,
+            comm_gate=comm_gate,
             activation=activation,
+            layer_norm=layer_norm,
             skip_input=skip_input,
             agents=agents,
             image_shape=image_shape,
@@ -237,8 +251,9 @@ class BiCNetActorCritic(nn.Module):
             vf_width = pi_width
         else:
             vf_width = self.vf_trunk.out_features + (pi_width if self.memory is not None else 0)
-        self.pi_head = mlp(pi_width, head_hidden, action_features, activation=activation, agents=agents)
-        self.vf_head = mlp(vf_width, head_hidden, 1, activation=activation, agents=agents)
+        head_kwargs = dict(activation=activation, layer_norm=layer_norm, agents=agents)
+        self.pi_head = mlp(pi_width, head_hidden, action_features, **head_kwargs)
+        self.vf_head = mlp(vf_width, head_hidden, 1, **head_kwargs)
         # Near-uniform initial policy, as RLlib's default PPO heads.
         with torch.no_grad():
             self.pi_head[-1].weight.mul_(0.01)
