@@ -164,36 +164,6 @@ def test_dead_agents_do_not_influence_live_agents(comm):
         assert torch.allclose(out[row, live], alone[0], atol=1e-5)
 
 
-@pytest.mark.parametrize("comm", COMMUNICATING)
-def test_gated_channel_starts_silent_and_opens_by_gradient(comm):
-    net = make_net(comm, comm_gate=True)
-    x = torch.randn(2, 4, F)
-    alive = alive_like(x)
-    # Untrained, it is the `none` ablation: nobody hears a teammate.
-    assert all(_output_change(net, x, alive, i, j) < 1e-7 for i in range(4) for j in range(4) if i != j)
-    # The closed gate still gets a gradient, so training can open it.
-    net(x, alive).pow(2).sum().backward()
-    assert net.trunk.comm.gate.grad.abs().sum() > 0
-    torch.optim.SGD([net.trunk.comm.gate], lr=1.0).step()
-    assert all(_output_change(net, x, alive, i, j) > 1e-6 for i in range(4) for j in range(4) if i != j)
-    # Once open, every parameter learns, and dead agents still influence nobody.
-    net.zero_grad()
-    net(x, alive).pow(2).sum().backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
-    dead = torch.tensor([[True, False, True, True], [False, True, True, False]])
-    x_noise = x + 10.0 * (~dead).unsqueeze(-1) * torch.randn_like(x)
-    assert torch.allclose(net(x, dead)[dead], net(x_noise, dead)[dead], atol=1e-5)
-    assert net(x[0], alive[0]).shape == (4, A)
-
-
-def test_gate_is_a_model_option_and_changes_nothing_without_communication():
-    assert BiCNetConfig.from_dict({"comm_gate": True}).build_net(F, A).trunk.comm.gate is not None
-    none = BiCNetConfig.from_dict({"comm": "none", "comm_gate": True}).build_net(F, A)
-    assert none.trunk.comm.gate is None and not none.trunk.comm.communicates
-    with pytest.raises(ConfigError, match="comm_gate"):
-        BiCNetConfig.from_dict({"comm_gate": "yes"})
-
-
 @pytest.mark.parametrize("layer_norm", [False, True])
 def test_layer_norm_makes_every_dense_layer_scale_free(layer_norm):
     config = BiCNetConfig.from_dict({"layer_norm": layer_norm, "encoder_hidden": [16, 16]})

@@ -83,7 +83,6 @@ class BiCNetTrunk(nn.Module):
         encoder_hidden: Sequence[int] = (64,),
         comm_hidden: int = 64,
         comm: str = "bilstm",
-        comm_gate: bool = False,
         activation: str = "tanh",
         layer_norm: bool = False,
         skip_input: bool = True,
@@ -104,7 +103,7 @@ class BiCNetTrunk(nn.Module):
             dense = mlp(conv.out_features, encoder_hidden, activation=activation, layer_norm=layer_norm)
             self.encoder = nn.Sequential(conv, dense)
             encoded = mlp_width(conv.out_features, encoder_hidden)
-        self.comm = AgentCommunication(in_features=encoded, hidden=comm_hidden, kind=comm, gate=comm_gate)
+        self.comm = AgentCommunication(in_features=encoded, hidden=comm_hidden, kind=comm)
         self.skip_input = skip_input
         self.out_features = self.comm.out_features + (in_features if skip_input else 0)
 
@@ -138,7 +137,6 @@ class BiCNet(nn.Module):
         comm_hidden: int = 64,
         head_hidden: Sequence[int] = (64,),
         comm: str = "bilstm",
-        comm_gate: bool = False,
         activation: str = "tanh",
         layer_norm: bool = False,
         skip_input: bool = True,
@@ -152,7 +150,6 @@ class BiCNet(nn.Module):
             encoder_hidden=encoder_hidden,
             comm_hidden=comm_hidden,
             comm=comm,
-            comm_gate=comm_gate,
             activation=activation,
             layer_norm=layer_norm,
             skip_input=skip_input,
@@ -209,7 +206,6 @@ class BiCNetActorCritic(nn.Module):
         comm_hidden: int = 64,
         head_hidden: Sequence[int] = (64,),
         comm: str = "bilstm",
-        comm_gate: bool = False,
         activation: str = "tanh",
         layer_norm: bool = False,
         skip_input: bool = True,
@@ -230,7 +226,6 @@ class BiCNetActorCritic(nn.Module):
             encoder_hidden=encoder_hidden,
             comm_hidden=comm_hidden,
             comm=comm,
-            comm_gate=comm_gate,
             activation=activation,
             layer_norm=layer_norm,
             skip_input=skip_input,

@@ -19,12 +19,6 @@ so they replace each other freely (``model.comm``):
 ``mean`` and ``attention`` do not depend on agent order (permuting the agents
 permutes the outputs) and run in parallel over the agent axis. In all kinds
 an agent with no live teammate hears nothing, and dead agents' rows are 0.
-
-With ``gate``, a channel starts silent (ReZero, Bachlechner et al. 2020):
-``out_i = tanh(W_own x_i + g * heard_i)`` with a learned per-feature gate
-``g`` that starts at 0, where ``heard_i`` is the kind's output above. At
-initialisation the layer is exactly the ``none`` ablation; the gate opens as
-far as training finds the messages useful.
 """
 
 from __future__ import annotations
@@ -47,10 +41,6 @@ class AgentCommunication(nn.Module):
             features per agent for every kind, so the kinds are drop-in
             replacements of each other.
         kind: one of :data:`COMM_KINDS` (see the module doc).
-        gate: start silent: add what an agent hears to its own features
-            through a learned gate that starts closed (see the module doc;
-            with ``kind="none"`` there is nothing to hear and it changes
-            nothing).
 
     Example:
         >>> comm = AgentCommunication(in_features=8, hidden=16)
@@ -58,15 +48,11 @@ class AgentCommunication(nn.Module):
         torch.Size([5, 3, 32])
     """
 
-    def __init__(self, *, in_features: int, hidden: int, kind: str = "bilstm", gate: bool = False):
+    def __init__(self, *, in_features: int, hidden: int, kind: str = "bilstm"):
         super().__init__()
         check_choice(kind, COMM_KINDS, "communication kind")
         self.kind = kind
         self.out_features = 2 * hidden
-        self.own = self.gate = None
-        if gate and kind != "none":
-            self.own = nn.Linear(in_features, 2 * hidden)
-            self.gate = nn.Parameter(torch.zeros(2 * hidden))
         if kind == "bilstm":
             self.net = nn.LSTM(in_features, hidden, batch_first=True, bidirectional=True)
         elif kind == "bigru":
@@ -86,14 +72,6 @@ class AgentCommunication(nn.Module):
         """Shapes: x ``(*B, n_agents, F)``, alive ``(*B, n_agents)`` bool
         -> ``(*B, n_agents, 2 * hidden)``; rows of dead agents are zero."""
         alive = alive.bool()
-        heard = self._heard(x, alive)
-        if self.gate is None:
-            return heard
-        return torch.tanh(self.own(x) + self.gate * heard) * alive.unsqueeze(-1)
-
-    def _heard(self, x: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
-        """The kind's output. Shapes: x ``(*B, n, F)``, alive ``(*B, n)`` bool
-        -> ``(*B, n, 2 * hidden)``."""
         if not self.communicates:
             return self.net(x) * alive.unsqueeze(-1)
         if self.kind in ("mean", "attention"):

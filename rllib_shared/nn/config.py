@@ -29,12 +29,6 @@ class BiCNetConfig:
     """Communication across the agent axis: "bilstm" (BiCNet), "bigru", "mean"
     (CommNet), "attention" (TarMAC), or "none" (no communication: an
     independent shared MLP, the ablation)."""
-    comm_gate: bool = False
-    """Start the channel silent: each agent adds what it hears to its own
-    features through a learned per-feature gate that starts at 0 (ReZero),
-    so the untrained network is exactly the ``none`` ablation and the channel
-    opens as far as training finds it useful. With ``comm: none`` there is
-    nothing to hear and it changes nothing."""
     encoder: str = "mlp"
     """Per-agent encoder: "mlp" (dense layers on the flattened observation) or
     "cnn" (``conv_filters`` over each agent's image, then the dense layers)."""
@@ -111,7 +105,7 @@ class BiCNetConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not (isinstance(value, int) and value > 0):
                 raise ConfigError(f"model.{name} must be a positive int, got {value!r}")
-        for name in ("comm_gate", "layer_norm", "skip_input", "share_actor_critic", "normalize_obs", "share_params"):
+        for name in ("layer_norm", "skip_input", "share_actor_critic", "normalize_obs", "share_params"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(
                     f"model.{name} must be true or false (unquoted), got {getattr(self, name)!r}"
@@ -149,7 +143,6 @@ class BiCNetConfig:
             comm_hidden=self.comm_hidden,
             head_hidden=self.head_hidden,
             comm=self.comm,
-            comm_gate=self.comm_gate,
             activation=self.activation,
             layer_norm=self.layer_norm,
             skip_input=self.skip_input,
