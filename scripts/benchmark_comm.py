@@ -18,7 +18,9 @@ Methods: ``bicnet_ppo`` (the YAML as it is), ``none`` / ``mean`` /
 ``attention`` (the YAML with that ``model.comm``), ``builtin`` (RLlib's own
 parameter sharing: its ParallelPettingZooEnv and default PPO module with the
 same runner and PPO settings), ``bicnet`` (algo BiCNet, continuous tasks),
-and any variant as ``LABEL:KEY=VALUE,KEY=VALUE`` (overrides of the YAML).
+and any variant as ``LABEL:KEY=VALUE,KEY=VALUE`` (overrides of the YAML; with
+``algo=BiCNet`` among them, of algo BiCNet's YAML, e.g.
+``bicnet_none:algo=BiCNet,model.comm=none``).
 
 Every (task, method, seed, budget) is one unit: trained with Tune, then
 (except ``builtin``) its final policy is evaluated greedily with messages
@@ -180,6 +182,7 @@ TASKS = {
 COMM_OVERRIDES = {"bicnet_ppo": [], "none": ["model.comm=none"], "mean": ["model.comm=mean"],
                   "attention": ["model.comm=attention"]}
 METHODS = (*COMM_OVERRIDES, "builtin", "bicnet")
+BICNET_OVERRIDE = "algo=BiCNet"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,7 +200,9 @@ class Method:
         label, sep, overrides = text.partition(":")
         if not sep or not label or not overrides:
             raise SystemExit(f"unknown method {text!r}: use one of {', '.join(METHODS)} or LABEL:KEY=VALUE,...")
-        return cls(label, tuple(o for o in overrides.split(",") if o))
+        overrides = tuple(o for o in overrides.split(",") if o)
+        # `algo=BiCNet` among the overrides: they apply to the task's algo BiCNet YAML.
+        return cls(label, overrides, kind="bicnet" if BICNET_OVERRIDE in overrides else "ppo")
 
     def applies_to(self, task: Task) -> bool:
         return self.kind != "bicnet" or task.bicnet_config is not None
@@ -434,7 +439,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--methods", nargs="+", default=["bicnet_ppo", "none", "builtin", "bicnet"],
-                        help=f"of {', '.join(METHODS)}, or LABEL:KEY=VALUE,KEY=VALUE (YAML overrides)")
+                        help=f"of {', '.join(METHODS)}, or LABEL:KEY=VALUE,KEY=VALUE (YAML overrides; "
+                             f"with {BICNET_OVERRIDE} among them, of algo BiCNet's YAML)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--steps", type=int,
                         help="env steps per unit (default: the task YAML's stop; with --quick a few thousand)")

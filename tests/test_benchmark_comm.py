@@ -71,6 +71,19 @@ def test_scripted_references_rank_as_the_information_they_use(task, order):
     assert ranked == sorted(ranked, reverse=True), returns
 
 
+def test_overrides_with_algo_bicnet_apply_to_algo_bicnets_yaml():
+    bench = benchmark_module()
+    ppo = bench.Method.parse("wide:model.comm=none")
+    bicnet = bench.Method.parse("bicnet_none:algo=BiCNet,model.comm=none")
+    assert (ppo.kind, bicnet.kind) == ("ppo", "bicnet")
+    task = bench.TASKS["simple_spread"]
+    ppo_user, bicnet_user = bench.user_config(task, ppo, 3), bench.user_config(task, bicnet, 3)
+    assert ppo_user.get("algo", "PPO") == "PPO" and bicnet_user["algo"] == "BiCNet"
+    assert ppo_user["model"]["comm"] == bicnet_user["model"]["comm"] == "none"
+    assert bicnet_user["seed"] == 3 and "actor_lr" in bicnet_user
+    assert not bicnet.applies_to(bench.TASKS["pursuit"])  # pursuit has no algo BiCNet YAML
+
+
 def test_benchmark_runs_a_unit_records_it_and_skips_it_when_run_again(tmp_path):
     results = tmp_path / "results.csv"
     args = [sys.executable, str(ROOT / "scripts" / "benchmark_comm.py"), "--quick", "--tasks", "guessing_sum",
