@@ -418,20 +418,23 @@ def write_png(rows: list[dict], path: Path) -> Path | None:
     from rllib_shared.plotting import plot_comparison
 
     stats = summarise(rows)
+    budgets: dict[str, set] = {}
+    for task, budget, _ in stats:
+        budgets.setdefault(task, set()).add(budget)
+    # One panel per task; where its units have several budgets, each curve names its own.
     panels: dict[str, dict] = {}
     for (task, budget, method), s in sorted(stats.items()):
         length = min(len(c) for c in s["curves"].values())
         curves = [sorted(c)[:length] for c in s["curves"].values()]
         steps = [step for step, _ in curves[0]]
         returns = np.array([[ret for _, ret in c] for c in curves])
-        panels.setdefault(f"{task} ({budget:,} steps)", {})[f"{method} ({len(curves)} seeds)"] = (
+        label = method if len(budgets[task]) == 1 else f"{method}, {budget:,} steps"
+        panels.setdefault(task, {})[f"{label} ({len(curves)} seeds)"] = (
             steps, returns.mean(0), returns.min(0), returns.max(0))
     references: dict[str, dict[str, float]] = {}
     for r in rows:
-        if r["kind"] == "reference":
-            for panel in panels:
-                if panel.startswith(f"{r['task']} ("):
-                    references.setdefault(panel, {})[f"scripted: {r['method']}"] = r["team_return"]
+        if r["kind"] == "reference" and r["task"] in panels:
+            references.setdefault(r["task"], {})[f"scripted: {r['method']}"] = r["team_return"]
     return plot_comparison(panels, path, references) if panels else None
 
 
