@@ -12,7 +12,10 @@ warm-up iteration each, so machine noise hits all of them alike:
 - the no-communication ablation (the same, ``model.comm: none``);
 - RLlib's built-in parameter sharing: RLlib's ``ParallelPettingZooEnv``,
   RLlib's default PPO module, one policy for every agent;
-- algo BiCNet (team layout, off-policy).
+- algo BiCNet (team layout, off-policy) with ``configs/bicnet_simple_spread.yaml``'s
+  settings, twice: sampling in the main process between updates
+  ("sequential", ``num_env_runners: 0``), and on one remote env runner while
+  the learner updates ("overlapped", ``overlap_sampling: true``).
 
 PPO runs share the runner and PPO settings (batch counted in env steps;
 RLlib's built-in sharing then trains on ``n_agents`` rows per env step).
@@ -45,7 +48,8 @@ from rllib_shared.algorithms import default_algorithm_config
 from rllib_shared.registry import make_pettingzoo_env
 
 ROOT = Path(__file__).resolve().parents[1]
-METHODS = ("BiCNet-PPO", "no-comm ablation", "RLlib built-in sharing", "algo BiCNet")
+OVERLAPPED, SEQUENTIAL = "algo BiCNet, overlapped", "algo BiCNet, sequential"
+METHODS = ("BiCNet-PPO", "no-comm ablation", "RLlib built-in sharing", OVERLAPPED, SEQUENTIAL)
 BUILTIN = "RLlib built-in sharing"
 
 
@@ -61,11 +65,12 @@ def ppo_settings(args) -> dict:
             "num_epochs": args.epochs, "lr": 3e-4, "vf_clip_param": 1000.0}
 
 
-def bicnet_settings(args) -> dict:
+def bicnet_settings(args, *, overlapped: bool) -> dict:
     base = rllib_shared.load_yaml(ROOT / "configs" / "bicnet_simple_spread.yaml")
     keep = ("model", "num_envs_per_env_runner", "rollout_fragment_length", "train_batch_size_per_learner",
             "actor_lr", "critic_lr", "tau", "replay_buffer_config")
-    return {**{k: base[k] for k in keep}, "num_env_runners": 0, "seed": 0,
+    runners = {"num_env_runners": 1, "overlap_sampling": True} if overlapped else {"num_env_runners": 0}
+    return {**{k: base[k] for k in keep}, **runners, "seed": 0,
             # Learning starts in the warm-up iteration, so every timed one trains.
             "num_steps_sampled_before_learning_starts": 32,
             "min_sample_timesteps_per_iteration": args.batch}
@@ -84,10 +89,13 @@ def trainers(env: str, env_config: dict, args) -> dict:
     builtin = {**ppo_settings(args), "env": "rllib_builtin", "env_config": {"name": env, **env_config},
                "policies": {"shared"}, "policy_mapping_fn": rllib_shared.map_to_shared_policy,
                "episodes_to_numpy": False}
-    bicnet = rllib_shared.build_config({"algo": "BiCNet", "env": env, "env_config": env_config,
-                                        **bicnet_settings(args)})
+    bicnet = {
+        method: rllib_shared.build_config({"algo": "BiCNet", "env": env, "env_config": env_config,
+                                           **bicnet_settings(args, overlapped=method == OVERLAPPED)})
+        for method in (OVERLAPPED, SEQUENTIAL)
+    }
     return {"BiCNet-PPO": build("PPO", bicnet_ppo), "no-comm ablation": build("PPO", ablation),
-            BUILTIN: build("PPO", builtin), "algo BiCNet": build("BiCNet", bicnet)}
+            BUILTIN: build("PPO", builtin), **{m: build("BiCNet", c) for m, c in bicnet.items()}}
 
 
 BICNET_TIMERS = {
@@ -182,7 +190,7 @@ def main(argv=None) -> int:
         algos = trainers(env, env_config, args)
         try:
             speeds, timers = round_robin(algos, args.rounds, label)
-            profiles.append(f"{label}: {bicnet_profile(timers['algo BiCNet'])}")
+            profiles += [f"{label}, {m.split(', ')[1]}: {bicnet_profile(timers[m])}" for m in (OVERLAPPED, SEQUENTIAL)]
         finally:
             for algo in algos.values():
                 algo.stop()

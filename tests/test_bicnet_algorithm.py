@@ -459,10 +459,23 @@ def test_two_groups_train_with_their_own_networks(ray_session):
     assert len(result["env_runners"][PETTINGZOO_AGENT_RETURNS]) == 4
 
 
-def test_prioritized_replay_trains(ray_session):
-    config = rllib_shared.build_config({**TINY_BICNET, "replay_buffer_config": {
-        "type": "PrioritizedEpisodeReplayBuffer", "capacity": 1000, "alpha": 0.6, "beta": 0.4}})
-    assert_trained(train_twice(config), ("shared",))
+@pytest.mark.parametrize("prioritized", [True, False])
+def test_td_errors_reach_a_prioritized_buffer_only(ray_session, prioritized):
+    """The learner's per-row TD errors become the replayed rows' priorities; a
+    uniform buffer keeps its rows' equal weight."""
+    buffer = {"type": "PrioritizedEpisodeReplayBuffer", "alpha": 0.6, "beta": 0.4} if prioritized else {}
+    config = rllib_shared.build_config({**TINY_BICNET, "replay_buffer_config": {**buffer, "capacity": 1000}})
+    algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
+    try:
+        algo.train()
+        result = algo.train()
+        ring = algo.local_replay_buffer.rings["shared"]
+        priorities = set(ring.priorities[: ring.size].round(6))
+    finally:
+        algo.stop()
+    assert_trained(result, ("shared",))
+    # New rows share the largest priority so far; replayed rows got their own |TD error|.
+    assert len(priorities) > 2 if prioritized else priorities == {1.0}
 
 
 def test_team_reward_trains(ray_session):
@@ -494,6 +507,34 @@ def test_same_seed_gives_identical_weights(ray_session):
     first, second, other = weights_after_training(5), weights_after_training(5), weights_after_training(6)
     assert all(torch.equal(first[k], second[k]) for k in first)
     assert any(not torch.equal(first[k], other[k]) for k in first)
+
+
+def test_overlap_sampling_keeps_every_step_syncs_weights_and_is_reproducible(ray_session):
+    """A remote env runner samples while the learner updates: every sampled step
+    reaches the buffer, the runner acts with the learner's latest weights, and
+    one seed gives one result."""
+    config = rllib_shared.build_config({**TINY_BICNET, "num_env_runners": 1, "overlap_sampling": True})
+
+    def run() -> dict:
+        algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
+        try:
+            for _ in range(3):
+                result = algo.train()
+            learner_weights = algo.learner_group.get_weights()["shared"]
+            runner_weights = algo.env_runner_group.foreach_env_runner(
+                lambda runner: runner.module["shared"].get_state(), local_env_runner=False)[0]
+            assert set(runner_weights) and all(
+                np.array_equal(runner_weights[k], learner_weights[k]) for k in runner_weights)
+            return result
+        finally:
+            algo.stop()
+
+    first, second = run(), run()
+    steps = first["env_runners"]["num_env_steps_sampled_lifetime"]
+    assert steps >= 120 and first["replay_buffer"]["num_transitions"] == steps
+    assert first["learners"]["shared"]["num_module_steps_trained"] > 0
+    assert first["learners"]["shared"]["critic_loss"] == second["learners"]["shared"]["critic_loss"]
+    assert first["env_runners"]["episode_return_mean"] == second["env_runners"]["episode_return_mean"]
 
 
 # -- TD3's fixes: twin critics, target policy smoothing, delayed updates ----------------
@@ -575,6 +616,7 @@ def test_grad_clip_clips_each_optimizer_on_its_own(ray_session):
     ({"twin_q": "yes"}, "twin_q.? must be true or false"),
     ({"target_noise": -0.1}, "target_noise must be a number >= 0"),
     ({"actor_regularization": -1}, "actor_regularization must be a number >= 0"),
+    ({"overlap_sampling": True}, "overlap_sampling: true needs remote env runners.*set num_env_runners: 1"),
 ])
 def test_td3_settings_are_checked(settings, message):
     with pytest.raises(rllib_shared.ConfigError, match=message):

@@ -85,11 +85,13 @@ def test_throughput_benchmark_prints_every_method_and_the_battle_line():
                    "env_config.max_cycles=20", "train_batch_size_per_learner=100", "minibatch_size=50",
                    "num_epochs=1", timeout=600)
     assert bench.returncode == 0, bench.stderr[-3000:]
-    for method in ("BiCNet-PPO", "no-comm ablation", "RLlib built-in sharing", "algo BiCNet"):
+    for method in ("BiCNet-PPO", "no-comm ablation", "RLlib built-in sharing", "algo BiCNet, overlapped",
+                   "algo BiCNet, sequential"):
         assert re.search(rf"guessing_sum n=3 +{re.escape(method)} +\d+ +\d+ +\d+\.\d\dx", bench.stdout), method
     assert re.search(r"RLlib built-in sharing +\d+ +\d+ +1\.00x", bench.stdout)
-    assert re.search(r"guessing_sum n=3: sampling \d+\.\d ms, .*learner update \d+\.\d ms.*"
-                     r"\(replay: \d+\.\d% of the step\)", bench.stdout)
+    for mode in ("overlapped", "sequential"):
+        assert re.search(rf"guessing_sum n=3, {mode}: sampling \d+\.\d ms, .*learner update \d+\.\d ms.*"
+                         r"\(replay: \d+\.\d% of the step\)", bench.stdout), mode
     assert re.search(r"battle_v4 \(4 agents\).* \d+ env steps/s, .*peak memory \d+\.\d\d GB", bench.stdout)
 
 

@@ -23,6 +23,7 @@ Use it by name once ``rllib_shared`` is imported::
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -141,6 +142,12 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         self.training_intensity = None
         """Replayed / sampled transitions; None: one update per sampled fragment."""
         self.store_buffer_in_checkpoints = False
+        self.overlap_sampling = False
+        """With remote env runners (``num_env_runners`` >= 1): they sample the
+        next fragments while the learner updates on the replay buffer, so
+        sampling and learning use two cores at once. The fragments are taken
+        with the same weights as without it; the update they overlap with
+        replays the buffer as it was before them."""
         self.n_step = 1
         """Steps per return: agent ``i``'s target sums its next ``n_step``
         rewards (cut where it is done) and bootstraps after them."""
@@ -176,6 +183,7 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         random_actions_before_learning_starts: bool | NotProvided = NotProvided,
         training_intensity: float | None | NotProvided = NotProvided,
         store_buffer_in_checkpoints: bool | NotProvided = NotProvided,
+        overlap_sampling: bool | NotProvided = NotProvided,
         **kwargs,
     ) -> BiCNetAlgorithmConfig:
         super().training(**kwargs)
@@ -201,6 +209,7 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
             "random_actions_before_learning_starts": random_actions_before_learning_starts,
             "training_intensity": training_intensity,
             "store_buffer_in_checkpoints": store_buffer_in_checkpoints,
+            "overlap_sampling": overlap_sampling,
         }
         for name, value in options.items():
             if value is not NotProvided:
@@ -261,27 +270,31 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigError(f"{name} must be a number > 0, got {value!r}")
-        for name in ("twin_q", "random_actions_before_learning_starts"):
+        for name in ("twin_q", "random_actions_before_learning_starts", "overlap_sampling"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false (unquoted), got {getattr(self, name)!r}")
         if isinstance(self.policy_delay, bool) or not isinstance(self.policy_delay, int) or self.policy_delay < 1:
             raise ConfigError(f"policy_delay must be an integer >= 1, got {self.policy_delay!r}")
+        if self.overlap_sampling and self.num_env_runners < 1 and not self.in_evaluation:
+            raise ConfigError(
+                "overlap_sampling: true needs remote env runners, which sample in their own processes "
+                "while the learner updates; set num_env_runners: 1 (or more), or remove overlap_sampling"
+            )
         for name in ("target_noise", "target_noise_clip", "actor_regularization"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"{name} must be a number >= 0, got {value!r}")
 
+    def uses_prioritized_replay(self) -> bool:
+        """Whether the replay buffer is prioritised (the learner then reports per-row TD errors)."""
+        return issubclass(_replay_buffer_class(self.replay_buffer_config), PrioritizedTeamReplayBuffer)
+
     def _checked_replay_buffer_config(self) -> dict[str, Any]:
         """``replay_buffer_config`` checked, with the buffer's class path (how
         RLlib builds it) and the run's seed unless it has one."""
+        cls = _replay_buffer_class(self.replay_buffer_config)
         config = dict(self.replay_buffer_config or {})
         buffer_type = config.pop("type", "TeamReplayBuffer")
-        paths = {f"{c.__module__}.{c.__name__}": c for c in REPLAY_BUFFERS.values()}
-        cls = REPLAY_BUFFERS.get(buffer_type) or paths.get(buffer_type) if isinstance(buffer_type, str) else None
-        if cls is None:
-            raise ConfigError(
-                f"replay_buffer_config.type must be one of {', '.join(REPLAY_BUFFERS)}, got {buffer_type!r}"
-            )
         prioritized = issubclass(cls, PrioritizedTeamReplayBuffer)
         if not prioritized and {"alpha", "beta"} & set(config):
             raise ConfigError(
@@ -329,6 +342,18 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         }
 
 
+def _replay_buffer_class(replay_buffer_config: dict[str, Any] | None) -> type:
+    """The class ``replay_buffer_config.type`` names (a name or a class path)."""
+    buffer_type = (replay_buffer_config or {}).get("type", "TeamReplayBuffer")
+    paths = {f"{c.__module__}.{c.__name__}": c for c in REPLAY_BUFFERS.values()}
+    cls = REPLAY_BUFFERS.get(buffer_type) or paths.get(buffer_type) if isinstance(buffer_type, str) else None
+    if cls is None:
+        raise ConfigError(
+            f"replay_buffer_config.type must be one of {', '.join(REPLAY_BUFFERS)}, got {buffer_type!r}"
+        )
+    return cls
+
+
 class BiCNet(DQN):
     """BiCNet: off-policy, deterministic actor, per-agent joint-action critic.
 
@@ -363,40 +388,77 @@ class BiCNet(DQN):
     def training_step(self) -> None:
         """Sample -> add transitions -> (once learning starts) replay and update,
         as often as ``training_intensity`` asks -> sync the env runners' weights.
-        The timers of each part are in the results under ``timers``."""
+        With ``overlap_sampling`` the env runners sample while the learner
+        updates, and their fragments join the buffer after the update. The
+        timers of each part are in the results under ``timers`` (with
+        ``overlap_sampling`` the sampling timer counts only the wait after the
+        update)."""
         config = self.config
         store_weight, train_weight = calculate_rr_weights(config)
-        for _ in range(store_weight):
+        if config.overlap_sampling:
+            self.env_runner_group.foreach_env_runner_async(
+                functools.partial(_sample_fragments, rounds=store_weight), tag=_SAMPLE_TAG
+            )
+            learner_results = self._update_from_replay(train_weight)
             with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
-                episodes, env_runner_results = synchronous_parallel_sample(
-                    worker_set=self.env_runner_group,
-                    concat=True,
-                    sample_timeout_s=config.sample_timeout_s,
-                    _uses_new_env_runners=True,
-                    _return_metrics=True,
+                sampled = self.env_runner_group.fetch_ready_async_reqs(
+                    tags=_SAMPLE_TAG, timeout_seconds=config.sample_timeout_s
                 )
-            self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
-            with self.metrics.log_time((TIMERS, REPLAY_BUFFER_ADD_DATA_TIMER)):
-                self.local_replay_buffer.add(
-                    episodes, n_step=config.n_step, gamma=config.gamma,
-                    team_reward=config.learner_config_dict.get(TEAM_REWARD_KEY, "none"),
-                )
-        env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
+            for _, (fragments, env_runner_results) in sampled:
+                self.metrics.aggregate([env_runner_results], key=ENV_RUNNER_RESULTS)
+                for episodes in fragments:
+                    self._add_to_replay(episodes)
+        else:
+            for _ in range(store_weight):
+                with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
+                    episodes, env_runner_results = synchronous_parallel_sample(
+                        worker_set=self.env_runner_group,
+                        concat=True,
+                        sample_timeout_s=config.sample_timeout_s,
+                        _uses_new_env_runners=True,
+                        _return_metrics=True,
+                    )
+                self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
+                self._add_to_replay(episodes)
+            learner_results = self._update_from_replay(train_weight)
         self.metrics.log_value((REPLAY_BUFFER_RESULTS, "num_transitions"), len(self.local_replay_buffer),
                                window=1)
+        if learner_results:
+            with self.metrics.log_time((TIMERS, SYNCH_WORKER_WEIGHTS_TIMER)):
+                self.env_runner_group.sync_weights(
+                    from_worker_or_learner_group=self.learner_group,
+                    policies=set(learner_results[0]) - {ALL_MODULES},
+                    inference_only=True,
+                )
+
+    def _add_to_replay(self, episodes: list) -> None:
+        """Sampled episodes (chunks) -> the buffer's flat team transitions."""
+        config = self.config
+        with self.metrics.log_time((TIMERS, REPLAY_BUFFER_ADD_DATA_TIMER)):
+            self.local_replay_buffer.add(
+                episodes, n_step=config.n_step, gamma=config.gamma,
+                team_reward=config.learner_config_dict.get(TEAM_REWARD_KEY, "none"),
+            )
+
+    def _update_from_replay(self, updates: int) -> list[dict[str, Any]] | None:
+        """``updates`` learner updates on replayed batches, once learning has
+        started; their results (None if there was none)."""
+        config = self.config
+        env_steps = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
         if env_steps < config.num_steps_sampled_before_learning_starts:
-            return
+            return None
         timesteps = {
             NUM_ENV_STEPS_SAMPLED_LIFETIME: env_steps,
             NUM_AGENT_STEPS_SAMPLED_LIFETIME: self.metrics.peek(
                 (ENV_RUNNER_RESULTS, NUM_AGENT_STEPS_SAMPLED_LIFETIME), default=0
             ),
         }
-        for _ in range(train_weight):
+        learner_results = None
+        for _ in range(updates):
             with self.metrics.log_time((TIMERS, REPLAY_BUFFER_SAMPLE_TIMER)):
                 batch = self.local_replay_buffer.sample(config.total_train_batch_size)
             if batch is None:
-                return
+                break
             with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
                 learner_results = self.learner_group.update(batch=batch, timesteps=timesteps)
                 # Per-row TD errors: for the priorities only, never logged.
@@ -412,12 +474,16 @@ class BiCNet(DQN):
                 self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)
             with self.metrics.log_time((TIMERS, REPLAY_BUFFER_UPDATE_PRIOS_TIMER)):
                 self.local_replay_buffer.update_priorities(td_errors)
-        with self.metrics.log_time((TIMERS, SYNCH_WORKER_WEIGHTS_TIMER)):
-            self.env_runner_group.sync_weights(
-                from_worker_or_learner_group=self.learner_group,
-                policies=set(learner_results[0]) - {ALL_MODULES},
-                inference_only=True,
-            )
+        return learner_results
+
+
+_SAMPLE_TAG = "bicnet_sample"
+"""Tag of the env runners' sample requests with ``overlap_sampling``."""
+
+
+def _sample_fragments(env_runner, *, rounds: int) -> tuple[list[list], dict[str, Any]]:
+    """Runs on a remote env runner: ``rounds`` sampled fragments and the runner's metrics."""
+    return [env_runner.sample() for _ in range(rounds)], env_runner.get_metrics()
 
 
 def register_algorithm() -> None:
