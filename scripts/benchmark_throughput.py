@@ -19,11 +19,13 @@ warm-up iteration each, so machine noise hits all of them alike:
 
 PPO runs share the runner and PPO settings (batch counted in env steps;
 RLlib's built-in sharing then trains on ``n_agents`` rows per env step).
-Printed per task and method: env steps/s and agent steps/s (the median over
-the timed iterations, each timed by its wall clock) and the env-steps/s
-ratio to RLlib's built-in sharing; then where algo BiCNet's training step
-spends its time (RLlib's timers: sampling, replay, learner update, weight
-sync). Last, one line for MAgent2 battle_v4 (162 agents, the config
+The learners run on one torch thread, as in a Tune trial (Ray sets
+``OMP_NUM_THREADS=1`` there; ``--torch-threads`` changes it). Printed per
+task and method: env steps/s and agent steps/s (the median over the timed
+iterations, each timed by its wall clock) and the env-steps/s ratio to
+RLlib's built-in sharing; then where algo BiCNet's training step spends its
+time (RLlib's timers: sampling, replay, learner update, weight sync).
+Last, one line for MAgent2 battle_v4 (162 agents, the config
 ``configs/bicnet_ppo_battle.yaml``) in a fresh process: env steps/s and the
 process's peak memory.
 """
@@ -40,6 +42,7 @@ import time
 from pathlib import Path
 
 import ray
+import torch
 from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 from ray.tune.registry import register_env
 
@@ -173,6 +176,9 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=2000, help="PPO batch in env steps")
     parser.add_argument("--minibatch", type=int, default=500)
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch threads of this process (default 1: what Ray gives a Tune trial, "
+                             "OMP_NUM_THREADS=1, so train.py's runs see the same)")
     parser.add_argument("--skip-spread", action="store_true")
     parser.add_argument("--skip-battle", action="store_true")
     parser.add_argument("--battle-overrides", nargs="*", default=[], metavar="KEY=VALUE",
@@ -184,6 +190,7 @@ def main(argv=None) -> int:
     if not args.skip_spread:
         tasks.append(("simple_spread N=3", 3, "simple_spread_v3",
                       {"N": 3, "continuous_actions": True, "max_cycles": 25}))
+    torch.set_num_threads(args.torch_threads)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     table, profiles = [], []
     for label, n_agents, env, env_config in tasks:

@@ -24,6 +24,7 @@ Use it by name once ``rllib_shared`` is imported::
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,8 @@ from rllib_shared.policy_mapping import DEFAULT_POLICY_IDS
 from rllib_shared.team.credit import TEAM_REWARD_KEY
 from rllib_shared.team.metrics import log_pettingzoo_agent_returns
 from rllib_shared.team.spec import team_spec
+
+logger = logging.getLogger(__name__)
 
 ALGO_NAME = "BiCNet"
 REPLAY_BUFFER_STATE = "replay_buffer"
@@ -403,6 +406,12 @@ class BiCNet(DQN):
             with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
                 sampled = self.env_runner_group.fetch_ready_async_reqs(
                     tags=_SAMPLE_TAG, timeout_seconds=config.sample_timeout_s
+                )
+            if not sampled:
+                logger.warning(
+                    "algo BiCNet: no env runner returned its fragments within sample_timeout_s=%s s; "
+                    "they join the buffer when they arrive (raise sample_timeout_s for a slow env)",
+                    config.sample_timeout_s,
                 )
             for _, (fragments, env_runner_results) in sampled:
                 self.metrics.aggregate([env_runner_results], key=ENV_RUNNER_RESULTS)
