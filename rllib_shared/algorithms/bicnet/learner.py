@@ -117,6 +117,8 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
         self._temp_losses: dict[tuple[ModuleID, str], TensorType] = {}
         self.critic_updates = 0
         """Gradient updates so far; the actor and the targets follow every ``policy_delay``-th."""
+        self.reports_td_errors = self.config.uses_prioritized_replay()
+        """Per-row TD errors are logged only for a prioritised buffer's priorities."""
         super().build()
 
     def actor_due(self) -> bool:
@@ -175,7 +177,7 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
         self._temp_losses[(module_id, ACTOR)] = actor_loss
 
         alive_q = fwd_out[Q_VALUES][alive]
-        if config.uses_prioritized_replay():
+        if self.reports_td_errors:
             # Per-row TD errors, for the buffer's priorities.
             self.metrics.log_value(
                 (module_id, TD_ERROR_KEY),
