@@ -71,7 +71,7 @@ def ppo_settings(args) -> dict:
 def bicnet_settings(args, *, overlapped: bool) -> dict:
     base = rllib_shared.load_yaml(ROOT / "configs" / "bicnet_simple_spread.yaml")
     keep = ("model", "num_envs_per_env_runner", "rollout_fragment_length", "train_batch_size_per_learner",
-            "actor_lr", "critic_lr", "tau", "replay_buffer_config")
+            "actor_lr", "critic_lr", "tau", "actor_proximal_coeff", "replay_buffer_config")
     runners = {"num_env_runners": 1, "overlap_sampling": True} if overlapped else {"num_env_runners": 0}
     return {**{k: base[k] for k in keep}, **runners, "seed": 0,
             # Learning starts in the warm-up iteration, so every timed one trains.

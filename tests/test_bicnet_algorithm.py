@@ -14,7 +14,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 import rllib_shared
 from rllib_shared.algorithms.bicnet import BiCNet, BiCNetAlgorithmConfig
-from rllib_shared.algorithms.bicnet.learner import bicnet_losses
+from rllib_shared.algorithms.bicnet.learner import bicnet_losses, proximal_penalty
 from rllib_shared.algorithms.bicnet.module import Q_POLICY, BiCNetDDPGTorchRLModule
 from rllib_shared.team.layout import ALIVE
 from rllib_shared.team.metrics import PETTINGZOO_AGENT_RETURNS
@@ -151,6 +151,18 @@ def _team_obs(batch: int, alive: list[int], features: int = 2, seed: int = 0) ->
     obs[..., :features] = torch.randn(batch, len(alive), features, generator=g)
     obs[..., ALIVE] = torch.tensor(alive, dtype=torch.float32)
     return obs * obs[..., ALIVE:ALIVE + 1]  # dead rows are all zero, as the team env writes them
+
+
+def test_untrained_actor_acts_in_the_middle_of_the_action_range():
+    """DDPG's small output-layer init: actions near 0 (the middle of [-1, 1]), yet
+    they still depend on the observation, so the actor's gradient is not zero."""
+    module = _module()
+    obs = 3 * _team_obs(64, [1, 1, 1])
+    actions = module.actor_out(obs)
+    assert float(actions.abs().max()) < 0.05
+    assert float(actions.std(0).mean()) > 0
+    module.actor_out(obs).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in module.actor.parameters())
 
 
 @pytest.mark.parametrize("alive", [[1, 1, 1], [1, 0, 1]])
@@ -610,12 +622,57 @@ def test_grad_clip_clips_each_optimizer_on_its_own(ray_session):
         algo.stop()
 
 
+def test_proximal_penalty_counts_alive_agents_only():
+    actor_out = torch.tensor([[[1.0, 2.0], [3.0, 0.0], [9.0, 9.0]]])
+    target_out = torch.tensor([[[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]]])
+    alive = torch.tensor([[True, True, False]])
+    # (1 + 4) and 4 for the two alive agents; the dead one's 162 is left out.
+    assert float(proximal_penalty(actor_out, target_out, alive)) == pytest.approx(4.5)
+
+
+@pytest.mark.parametrize("coeff", [0.0, 1000.0])
+def test_actor_proximal_coeff_pulls_the_actor_toward_its_target(ray_session, coeff):
+    """With ``actor_proximal_coeff`` the actor loss adds coeff * mean ||mu(s) - mu'(s)||^2:
+    the learner logs that drift, and a coefficient that outweighs the critic's
+    action gradient makes one update bring the actor's actions closer to the
+    target actor's (tau is tiny, so the target itself barely moves)."""
+    config = rllib_shared.build_config({**TINY_BICNET, "actor_proximal_coeff": coeff, "actor_lr": 0.003,
+                                        "tau": 1e-6})
+    algo = BiCNetAlgorithmConfig().update_from_dict(config).build_algo()
+    try:
+        algo.train()
+        module = algo.learner_group._learner.module["shared"].unwrapped()
+        torch.manual_seed(0)
+        with torch.no_grad():
+            for param in module.actor.parameters():
+                param.add_(0.1 * torch.randn_like(param))
+        batch = algo.local_replay_buffer.sample(64)
+        obs = torch.as_tensor(batch.policy_batches["shared"][Columns.OBS])
+        alive = obs[..., ALIVE] > 0
+
+        def drift() -> float:
+            with torch.no_grad():
+                return float(proximal_penalty(module.actor_out(obs), module.actor_out(obs, target=True), alive))
+
+        before = drift()
+        results = algo.learner_group.update(batch=batch, timesteps={})[0]["shared"]
+        after = drift()
+        if coeff:
+            assert float(results["actor_drift"].peek()) == pytest.approx(before, rel=1e-4)
+            assert after < 0.9 * before
+        else:
+            assert "actor_drift" not in results
+    finally:
+        algo.stop()
+
+
 @pytest.mark.parametrize("settings, message", [
     ({"env_config": {**GUESS, "continuous": False}, "target_noise": 0.2}, "this team's actions are discrete"),
     ({"policy_delay": 0}, "policy_delay must be an integer >= 1, got 0"),
     ({"twin_q": "yes"}, "twin_q.? must be true or false"),
     ({"target_noise": -0.1}, "target_noise must be a number >= 0"),
     ({"actor_regularization": -1}, "actor_regularization must be a number >= 0"),
+    ({"actor_proximal_coeff": -0.5}, "actor_proximal_coeff must be a number >= 0, got -0.5"),
     ({"overlap_sampling": True}, "overlap_sampling: true needs remote env runners.*set num_env_runners: 1"),
 ])
 def test_td3_settings_are_checked(settings, message):

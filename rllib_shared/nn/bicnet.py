@@ -63,6 +63,16 @@ def mlp(
     return nn.Sequential(*layers)
 
 
+@torch.no_grad()
+def start_near_zero(layers: nn.Sequential, scale: float = 0.01) -> None:
+    """Scales the last layer's weights by ``scale`` and zeroes its bias, so the
+    untrained net's outputs start near 0 (a near-uniform policy; for a
+    deterministic actor, actions in the middle of their range, as DDPG's
+    small output-layer init)."""
+    layers[-1].weight.mul_(scale)
+    layers[-1].bias.zero_()
+
+
 def mlp_width(in_features: int, hidden: Sequence[int]) -> int:
     return hidden[-1] if hidden else in_features
 
@@ -249,10 +259,7 @@ class BiCNetActorCritic(nn.Module):
         head_kwargs = dict(activation=activation, layer_norm=layer_norm, agents=agents)
         self.pi_head = mlp(pi_width, head_hidden, action_features, **head_kwargs)
         self.vf_head = mlp(vf_width, head_hidden, 1, **head_kwargs)
-        # Near-uniform initial policy, as RLlib's default PPO heads.
-        with torch.no_grad():
-            self.pi_head[-1].weight.mul_(0.01)
-            self.pi_head[-1].bias.zero_()
+        start_near_zero(self.pi_head)  # near-uniform initial policy, as RLlib's default PPO heads
 
     def initial_memory(self, n_agents: int) -> dict[str, torch.Tensor]:
         """A new episode's memory state, ``{key: (n_agents, H)}`` (empty without memory)."""

@@ -123,6 +123,11 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         (MADDPG's regulariser; without it the softmax saturates and the actor
         freezes). Real actions: no effect (the same penalty on the pre-tanh
         actions did not remove simple_spread's early dip)."""
+        self.actor_proximal_coeff = 0.0
+        """The actor loss adds this times ``mean ||mu(s) - mu'(s)||^2`` over alive
+        agents (``mu'``: the target actor; logits if discrete), so the actor moves
+        only as far from its slowly moving target as the critic's action gradient
+        is worth (0: off)."""
         self.twin_q = False
         """TD3: a second critic; targets take the smaller of the two target values."""
         self.policy_delay = 1
@@ -177,6 +182,7 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
         gumbel_temperature: float | NotProvided = NotProvided,
         final_gumbel_temperature: float | NotProvided = NotProvided,
         actor_regularization: float | NotProvided = NotProvided,
+        actor_proximal_coeff: float | NotProvided = NotProvided,
         twin_q: bool | NotProvided = NotProvided,
         policy_delay: int | NotProvided = NotProvided,
         target_noise: float | NotProvided = NotProvided,
@@ -203,6 +209,7 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
             "gumbel_temperature": gumbel_temperature,
             "final_gumbel_temperature": final_gumbel_temperature,
             "actor_regularization": actor_regularization,
+            "actor_proximal_coeff": actor_proximal_coeff,
             "twin_q": twin_q,
             "policy_delay": policy_delay,
             "target_noise": target_noise,
@@ -283,7 +290,7 @@ class BiCNetAlgorithmConfig(AlgorithmConfig):
                 "overlap_sampling: true needs remote env runners, which sample in their own processes "
                 "while the learner updates; set num_env_runners: 1 (or more), or remove overlap_sampling"
             )
-        for name in ("target_noise", "target_noise_clip", "actor_regularization"):
+        for name in ("target_noise", "target_noise_clip", "actor_regularization", "actor_proximal_coeff"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"{name} must be a number >= 0, got {value!r}")

@@ -13,7 +13,11 @@ the agent terminated or left within the return's steps; see
   gradient of every agent's value, through the critic's communication layer
   (discrete actions: ``mu(s)`` is a straight-through Gumbel-softmax sample,
   plus ``actor_regularization`` times the mean squared logit: MADDPG's
-  regulariser).
+  regulariser), plus ``actor_proximal_coeff`` times
+  ``mean_batch mean_alive ||mu(s) - mu'(s)||^2`` (``mu'`` the target actor;
+  logits if discrete): a proximal term that lets the actor leave its slowly
+  moving target only as far as the critic's action gradient is worth, where
+  Adam alone would step by the learning rate whatever that gradient's size.
 
 Each loss trains only its own network: gradients are taken per optimizer
 with ``torch.autograd.grad``, so the actor loss never moves the critic.
@@ -96,6 +100,18 @@ def bicnet_losses(
     }
 
 
+def proximal_penalty(actor_out: torch.Tensor, target_out: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
+    """``mean ||actor_out_i - target_out_i||^2`` over the alive agents of the
+    batch: ``actor_out`` and ``target_out`` ``(B, n, A)``, ``alive`` ``(B, n)``.
+
+    >>> out = torch.zeros(2, 3, 2)
+    >>> alive = torch.tensor([[True, True, False], [True, False, False]])
+    >>> float(proximal_penalty(out + 1, out, alive))  # 1 + 1 per alive agent
+    2.0
+    """
+    return (actor_out - target_out.detach())[alive].pow(2).sum(-1).mean()
+
+
 @torch.no_grad()
 def polyak_update(main: torch.nn.Module, target: torch.nn.Module, tau: float) -> None:
     """``target <- tau * main + (1 - tau) * target`` for every parameter and
@@ -173,6 +189,12 @@ class BiCNetTorchLearner(DQNLearner, TorchLearner):
             penalty = fwd_out[ACTOR_OUT][alive].pow(2).mean()
             actor_loss = actor_loss + config.actor_regularization * penalty
             self.metrics.log_value((module_id, "actor_penalty"), penalty, window=1)
+        if config.actor_proximal_coeff:
+            with torch.no_grad():
+                anchor = module.actor_out(batch[Columns.OBS], target=True)
+            drift = proximal_penalty(fwd_out[ACTOR_OUT], anchor, alive)
+            actor_loss = actor_loss + config.actor_proximal_coeff * drift
+            self.metrics.log_value((module_id, "actor_drift"), drift, window=1)
         self._temp_losses[(module_id, CRITIC)] = losses["critic_loss"]
         self._temp_losses[(module_id, ACTOR)] = actor_loss
 
