@@ -43,6 +43,7 @@ from rllib_shared.memory import MemoryEstimate, estimate_memory
 from rllib_shared.nn import BiCNetConfig
 from rllib_shared.settings import RULES, check_setting
 from rllib_shared.team.credit import TEAM_REWARD_KEY, check_team_reward
+from rllib_shared.team.env_runner import TeamEnvRunner
 from rllib_shared.team.spec import TeamSpec, team_spec
 
 SUPPORTED_ALGOS = tuple(BUILDERS)
@@ -119,6 +120,9 @@ PLUGIN_DEFAULTS = {
     # far to numpy again at every env step (quadratic in episodes per sample call);
     # off, sampling guessing_sum ran 1.8x faster on 2 cores. The learner converts.
     "episodes_to_numpy": False,
+    # RLlib 2.60 seeds sub-env i of runner w with seed + w + i: seeds 0 and 1 would
+    # share 7 of 8 env streams. TeamEnvRunner draws each from SeedSequence instead.
+    "env_runner_cls": TeamEnvRunner,
 }
 
 # Keys build_config sets itself: the policies, their networks and the team plumbing.

@@ -61,7 +61,7 @@ def test_job_runs_env_runners_on_the_second_node_and_checkpoints(tmp_path):
             cwd=ROOT, capture_output=True, text=True, timeout=500,
         )
         node_ips = {n["node_id"]: n["node_ip"] for n in ray_list(cluster, "nodes")}
-        runners = ray_list(cluster, "actors", "class_name=MultiAgentEnvRunner")
+        runners = ray_list(cluster, "actors", "class_name=TeamEnvRunner")
     assert runners and {node_ips[r["node_id"]] for r in runners} == {"127.0.0.3"}
     assert submit.returncode == 0, submit.stdout[-4000:] + submit.stderr[-2000:]
     assert re.search(r"job \S+: SUCCEEDED", submit.stdout)
