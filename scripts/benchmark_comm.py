@@ -27,7 +27,10 @@ Every (task, method, seed, budget) is one unit: trained with Tune, then
 intact and with teammates heard from other episodes (the message ablation,
 :func:`rllib_shared.evaluation.message_ablation`). Each finished unit appends
 its learning curve and evaluation rows to the results file; units already in
-it are skipped, so the table grows over several sessions. The scripted
+it are skipped, so the table grows over several sessions. Each unit's rows
+record a fingerprint of its config (the YAML with the method's overrides):
+a unit whose YAML changed since it ran is skipped with a message saying so,
+and the table marks methods whose seeds ran with different configs. The scripted
 references (no-learning policies, with and without the information the task
 hides) are computed once per task and stored there too.
 """
@@ -38,7 +41,9 @@ import argparse
 import csv
 import dataclasses
 import functools
+import hashlib
 import itertools
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -290,6 +295,48 @@ class BuiltinEnv:
         return ParallelPettingZooEnv(env)
 
 
+FINGERPRINT_SEP = " @"
+"""In the ``settings`` column, between the method's overrides and the unit's config fingerprint."""
+
+
+def config_fingerprint(user: dict[str, Any]) -> str:
+    """A short hash of a unit's config (its YAML with the method's overrides),
+    without the seed and stop, which the results key holds on their own.
+
+    >>> config_fingerprint({"lr": 1e-3, "seed": 0}) == config_fingerprint({"seed": 5, "lr": 0.001})
+    True
+    """
+    body = {k: v for k, v in user.items() if k not in ("seed", "stop")}
+    return hashlib.sha1(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def fingerprint_of(row: dict) -> str:
+    """The config fingerprint a results row records ('' for rows from before fingerprints)."""
+    _, sep, fingerprint = row["settings"].rpartition(FINGERPRINT_SEP)
+    return fingerprint if sep else ""
+
+
+def unit_status(rows: list[dict], unit: tuple, fingerprint: str) -> str:
+    """``new`` (not in ``rows``), ``done`` (recorded with this config), ``changed``
+    (recorded with another config) or ``unknown`` (recorded before fingerprints),
+    for ``unit`` = (task, method label, seed, budget)."""
+    recorded = {fingerprint_of(r) for r in rows
+                if r["kind"] == "curve" and (r["task"], r["method"], r["seed"], r["budget"]) == unit}
+    if not recorded:
+        return "new"
+    if fingerprint in recorded:
+        return "done"
+    return "unknown" if recorded == {""} else "changed"
+
+
+SKIP_REASONS = {
+    "done": "",
+    "unknown": " (recorded before config fingerprints: it may have run with an older YAML)",
+    "changed": (" with a different config (its YAML or overrides changed since): give the new config its own "
+                "label (LABEL:KEY=VALUE,...) or delete that unit's rows to rerun it"),
+}
+
+
 def run_unit(task_name: str, method: Method, seed: int, budget: int, storage: Path) -> list[dict]:
     from ray import tune
     from ray.tune import CheckpointConfig
@@ -310,12 +357,12 @@ def run_unit(task_name: str, method: Method, seed: int, budget: int, storage: Pa
     trial = analysis.trials[0]
     if trial.status != "TERMINATED":
         raise RuntimeError(f"{name} failed: {trial.error_file}")
-    base = {"task": task_name, "method": method.label, "settings": " ".join(method.overrides) or method.kind,
-            "seed": seed, "budget": budget}
+    user = user_config(task, method, seed)
+    settings = (" ".join(method.overrides) or method.kind) + FINGERPRINT_SEP + config_fingerprint(user)
+    base = {"task": task_name, "method": method.label, "settings": settings, "seed": seed, "budget": budget}
     rows = [{**base, "kind": "curve", "env_steps": r["env_steps"], "team_return": r["team_return"]}
             for r in next(iter(progress.histories.values()))]
     if method.kind != "builtin":
-        user = user_config(task, method, seed)
         result = message_ablation(load_policy(trial.checkpoint), user["env"], user.get("env_config"),
                                   episodes=task.eval_episodes, seed=seed)
         print(f"{name}: {result.summary()}", flush=True)
@@ -367,18 +414,18 @@ def append_results(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def done_units(rows: list[dict]) -> set[tuple]:
-    return {(r["task"], r["method"], r["seed"], r["budget"]) for r in rows if r["kind"] == "curve"}
-
-
 def summarise(rows: list[dict]) -> dict[tuple, dict[str, Any]]:
     """``{(task, budget, method): stats}`` over seeds: the final sampled return
-    (mean of each seed's last 3 iterations), greedy eval and ablation drop."""
+    (mean of each seed's last 3 iterations), greedy eval and ablation drop, and
+    ``mixed``: its seeds recorded different config fingerprints."""
     units: dict[tuple, dict[str, list]] = {}
     for r in rows:
         if r["kind"] == "reference":
             continue
-        unit = units.setdefault((r["task"], r["budget"], r["method"]), {"curves": {}, "eval": [], "ablated": []})
+        unit = units.setdefault((r["task"], r["budget"], r["method"]),
+                                {"curves": {}, "eval": [], "ablated": [], "configs": set()})
+        if fingerprint_of(r):
+            unit["configs"].add(fingerprint_of(r))
         if r["kind"] == "curve":
             unit["curves"].setdefault(r["seed"], []).append((r["env_steps"], r["team_return"]))
         else:
@@ -392,6 +439,7 @@ def summarise(rows: list[dict]) -> dict[tuple, dict[str, Any]]:
             "eval": float(np.mean(unit["eval"])) if unit["eval"] else None,
             "drop": float(np.mean(drops)) if drops else None,
             "curves": unit["curves"],
+            "mixed": len(unit["configs"]) > 1,
         }
     return stats
 
@@ -408,10 +456,13 @@ def print_table(rows: list[dict]) -> None:
             ev = f"{s['eval']:.2f}" if s["eval"] is not None else "-"
             drop = f"{s['drop']:.2f}" if s["drop"] is not None else "-"
             final = f"{s['final']:.2f} ± {s['spread']:.2f}"
-            print(f"  {method:<34} {s['seeds']:>5} {final:>16} {ev:>12} {drop:>14}")
+            name = f"{method} (*)" if s["mixed"] else method
+            print(f"  {name:<34} {s['seeds']:>5} {final:>16} {ev:>12} {drop:>14}")
         for (t, label), value in references.items():
             if t == task:
                 print(f"  scripted: {label:<62} {value:>8.2f}")
+    if any(s["mixed"] for s in stats.values()):
+        print("\n(*) its seeds ran with different configs (the results file's settings column)")
 
 
 def write_png(rows: list[dict], path: Path) -> Path | None:
@@ -476,8 +527,10 @@ def main(argv=None) -> int:
                         user_config(task, method, seed)["stop"]["num_env_steps_sampled_lifetime"]))
                     if not method.applies_to(task):
                         continue
-                    if (task_name, method.label, seed, budget) in done_units(read_results(results)):
-                        print(f"skip {task_name} {method.label} seed {seed}: in {results}")
+                    status = unit_status(read_results(results), (task_name, method.label, seed, budget),
+                                         config_fingerprint(user_config(task, method, seed)))
+                    if status != "new":
+                        print(f"skip {task_name} {method.label} seed {seed}: in {results}{SKIP_REASONS[status]}")
                         continue
                     start = time.time()
                     append_results(results, run_unit(task_name, method, seed, budget, args.storage_path))

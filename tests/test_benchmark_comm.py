@@ -107,6 +107,32 @@ def test_benchmark_runs_a_unit_records_it_and_skips_it_when_run_again(tmp_path):
         assert len(list(csv.DictReader(f))) == len(rows)
 
 
+def test_a_unit_whose_config_changed_is_told_apart_from_the_recorded_one(capsys):
+    bench = benchmark_module()
+    task = bench.TASKS["simple_spread"]
+    lr_3, lr_4 = (bench.Method.parse(f"x:lr={lr}") for lr in (0.003, 0.004))
+    recorded = bench.config_fingerprint(bench.user_config(task, lr_3, 0))
+    assert recorded == bench.config_fingerprint(bench.user_config(task, lr_3, 7))  # the seed is keyed apart
+    assert recorded != bench.config_fingerprint(bench.user_config(task, lr_4, 0))
+
+    def row(seed, settings):
+        return {"task": "simple_spread", "method": "x", "settings": settings, "seed": seed,
+                "budget": 1000, "kind": "curve", "env_steps": 1000, "team_return": -50.0 - seed}
+
+    rows = [row(0, f"lr=0.003 @{recorded}"), row(1, "lr=0.003")]
+    unit = ("simple_spread", "x", 0, 1000)
+    assert bench.unit_status(rows, unit, recorded) == "done"
+    assert bench.unit_status(rows, unit, "0123456789") == "changed"
+    assert bench.unit_status(rows, ("simple_spread", "x", 1, 1000), recorded) == "unknown"
+    assert bench.unit_status(rows, ("simple_spread", "x", 2, 1000), recorded) == "new"
+
+    bench.print_table([*rows, row(2, "lr=0.004 @0123456789")])
+    table = capsys.readouterr().out
+    assert "x (*)" in table and "different configs" in table
+    bench.print_table(rows)  # a row from before fingerprints proves no difference
+    assert "(*)" not in capsys.readouterr().out
+
+
 def test_pursuit_views_are_y_x_channel_as_the_chase_script_reads_them():
     """Walls stand still: after move ``a`` with motion ``(dx, dy)`` a pursuer's
     wall channel is its old one shifted by ``(dy, dx)`` -- the axes the scripted
