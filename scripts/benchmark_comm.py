@@ -30,8 +30,8 @@ its learning curve and evaluation rows to the results file; units already in
 it are skipped, so the table grows over several sessions. Each unit's rows
 record a fingerprint of its config (the YAML with the method's overrides):
 a unit whose YAML changed since it ran is skipped with a message saying so,
-and the table marks methods whose seeds ran with different configs. The scripted
-references (no-learning policies, with and without the information the task
+and the table marks methods whose seeds ran with different configs (or
+partly before units recorded theirs). The scripted references (no-learning policies, with and without the information the task
 hides) are computed once per task and stored there too.
 """
 
@@ -417,15 +417,15 @@ def append_results(path: Path, rows: list[dict]) -> None:
 def summarise(rows: list[dict]) -> dict[tuple, dict[str, Any]]:
     """``{(task, budget, method): stats}`` over seeds: the final sampled return
     (mean of each seed's last 3 iterations), greedy eval and ablation drop, and
-    ``mixed``: its seeds recorded different config fingerprints."""
+    ``mixed``: its seeds recorded different config fingerprints, or some
+    recorded one and some ran before fingerprints."""
     units: dict[tuple, dict[str, list]] = {}
     for r in rows:
         if r["kind"] == "reference":
             continue
         unit = units.setdefault((r["task"], r["budget"], r["method"]),
                                 {"curves": {}, "eval": [], "ablated": [], "configs": set()})
-        if fingerprint_of(r):
-            unit["configs"].add(fingerprint_of(r))
+        unit["configs"].add(fingerprint_of(r))
         if r["kind"] == "curve":
             unit["curves"].setdefault(r["seed"], []).append((r["env_steps"], r["team_return"]))
         else:
@@ -462,7 +462,8 @@ def print_table(rows: list[dict]) -> None:
             if t == task:
                 print(f"  scripted: {label:<62} {value:>8.2f}")
     if any(s["mixed"] for s in stats.values()):
-        print("\n(*) its seeds ran with different configs (the results file's settings column)")
+        print("\n(*) its seeds ran with different configs, or some before configs were recorded "
+              "(the results file's settings column)")
 
 
 def write_png(rows: list[dict], path: Path) -> Path | None:

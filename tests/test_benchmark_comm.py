@@ -126,11 +126,15 @@ def test_a_unit_whose_config_changed_is_told_apart_from_the_recorded_one(capsys)
     assert bench.unit_status(rows, ("simple_spread", "x", 1, 1000), recorded) == "unknown"
     assert bench.unit_status(rows, ("simple_spread", "x", 2, 1000), recorded) == "new"
 
-    bench.print_table([*rows, row(2, "lr=0.004 @0123456789")])
-    table = capsys.readouterr().out
-    assert "x (*)" in table and "different configs" in table
-    bench.print_table(rows)  # a row from before fingerprints proves no difference
-    assert "(*)" not in capsys.readouterr().out
+    for table_rows, marked in [
+        ([rows[0], row(2, f"lr=0.003 @{recorded}")], False),  # one config
+        ([rows[0], row(2, "lr=0.004 @0123456789")], True),  # two configs
+        (rows, True),  # one seed from before fingerprints: cannot tell
+        ([rows[1]], False),
+    ]:
+        bench.print_table(table_rows)
+        table = capsys.readouterr().out
+        assert ("x (*)" in table and "different configs" in table) == marked, table
 
 
 def test_pursuit_views_are_y_x_channel_as_the_chase_script_reads_them():
