@@ -31,8 +31,9 @@ it are skipped, so the table grows over several sessions. Each unit's rows
 record a fingerprint of its config (the YAML with the method's overrides):
 a unit whose YAML changed since it ran is skipped with a message saying so,
 and the table marks methods whose seeds ran with different configs (or
-partly before units recorded theirs). The scripted references (no-learning policies, with and without the information the task
-hides) are computed once per task and stored there too.
+partly before units recorded theirs). The scripted references (no-learning
+policies, with and without the information the task hides) are computed
+once per task and stored there too.
 """
 
 from __future__ import annotations
@@ -524,12 +525,13 @@ def main(argv=None) -> int:
                     append_results(results, reference_rows(task_name))
                 task = TASKS[task_name]
                 for method, seed in itertools.product(methods, args.seeds):
-                    budget = args.steps or (task.quick_steps if args.quick else int(
-                        user_config(task, method, seed)["stop"]["num_env_steps_sampled_lifetime"]))
                     if not method.applies_to(task):
                         continue
+                    user = user_config(task, method, seed)
+                    budget = args.steps or (task.quick_steps if args.quick else int(
+                        user["stop"]["num_env_steps_sampled_lifetime"]))
                     status = unit_status(read_results(results), (task_name, method.label, seed, budget),
-                                         config_fingerprint(user_config(task, method, seed)))
+                                         config_fingerprint(user))
                     if status != "new":
                         print(f"skip {task_name} {method.label} seed {seed}: in {results}{SKIP_REASONS[status]}")
                         continue
