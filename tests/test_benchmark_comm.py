@@ -81,7 +81,16 @@ def test_overrides_with_algo_bicnet_apply_to_algo_bicnets_yaml():
     assert ppo_user.get("algo", "PPO") == "PPO" and bicnet_user["algo"] == "BiCNet"
     assert ppo_user["model"]["comm"] == bicnet_user["model"]["comm"] == "none"
     assert bicnet_user["seed"] == 3 and "actor_lr" in bicnet_user
-    assert not bicnet.applies_to(bench.TASKS["pursuit"])  # pursuit has no algo BiCNet YAML
+    assert bicnet.applies_to(bench.TASKS["pursuit"])
+    assert not bicnet.applies_to(bench.TASKS["simple_reference"])  # it has no algo BiCNet YAML
+
+
+def test_iterations_without_a_finished_episode_are_not_curve_points():
+    bench = benchmark_module()
+    history = [{"env_steps": 1024 * i, "team_return": r} for i, r in enumerate([float("nan"), -300.0, float("nan"), -250.0], 1)]
+    rows = bench.curve_rows(history, {"task": "pursuit", "seed": 0})
+    assert [(r["env_steps"], r["team_return"], r["kind"], r["seed"]) for r in rows] == [
+        (2048, -300.0, "curve", 0), (4096, -250.0, "curve", 0)]
 
 
 def test_benchmark_runs_a_unit_records_it_and_skips_it_when_run_again(tmp_path):

@@ -131,7 +131,7 @@ def test_discrete_team_trains_and_plays_from_its_checkpoint(ray_session, tmp_pat
 # -- losses, the vectorised deterministic policy gradient, masks ---------------------
 
 
-def _module(comm: str = "bilstm", n: int = 3, features: int = 2, action_dim: int = 2):
+def _module(comm: str = "bilstm", n: int = 3, features: int = 2, action_dim: int = 2, **model):
     obs_space = gym.spaces.Box(-np.inf, np.inf, (n, features + 2), np.float32)
     act_space = gym.spaces.Box(-1, 1, (n * action_dim,), np.float32)
     torch.manual_seed(0)
@@ -139,7 +139,7 @@ def _module(comm: str = "bilstm", n: int = 3, features: int = 2, action_dim: int
         module_class=BiCNetDDPGTorchRLModule,
         observation_space=obs_space,
         action_space=act_space,
-        model_config={**TINY_MODEL, "comm": comm},
+        model_config={**TINY_MODEL, "comm": comm, **model},
     ).build()
     module.make_target_networks()
     return module
@@ -213,6 +213,19 @@ def test_without_communication_an_agent_value_ignores_teammates_actions():
         lambda a: module.q_values(obs, a[None])[0], module.policy(obs).detach()[0]
     )
     assert jac[0, 1].abs().sum() == 0 and jac[0, 0].abs().sum() > 0
+
+
+@pytest.mark.parametrize("critic_comm", [None, "none"])
+def test_critic_comm_none_keeps_the_actor_communicating_and_the_critic_local(critic_comm):
+    module = _module(critic_comm=critic_comm)
+    obs = _team_obs(1, [1, 1, 1])
+    q_jac = torch.autograd.functional.jacobian(
+        lambda a: module.q_values(obs, a[None])[0], module.policy(obs).detach()[0]
+    )
+    pi_jac = torch.autograd.functional.jacobian(lambda o: module.policy(o)[0], obs)
+    assert pi_jac[0, :, 0, 1].abs().sum() > 0  # agent 0's action hears agent 1 either way
+    assert (q_jac[0, 1].abs().sum() > 0) == (critic_comm is None)  # its Q, only with a communicating critic
+    assert q_jac[0, 0].abs().sum() > 0
 
 
 def test_critic_loss_uses_per_agent_returns_discounts_and_masks():

@@ -279,6 +279,44 @@ def test_state_critic_needs_its_own_trunk():
         BiCNetConfig.from_dict({"critic_input": "global"})
 
 
+@pytest.mark.parametrize("build", ["actor_critic", "critic_net"])
+def test_critic_comm_none_gives_a_communicating_policy_a_local_critic(build):
+    """With critic_comm 'none' agent 0's policy still hears agent 2, but its
+    value (or Q) reads agent 0's own row only; without it both hear agent 2."""
+    torch.manual_seed(0)
+    x, alive = torch.randn(3, 4), torch.ones(3, dtype=torch.bool)
+    x_moved = x.clone()
+    x_moved[2] += 1.0
+
+    def outputs(options):
+        config = BiCNetConfig.from_dict({"comm": "bilstm", "encoder_hidden": [8], "comm_hidden": 4,
+                                         "head_hidden": [8], **options})
+        if build == "actor_critic":
+            net = config.build_actor_critic(4, 2)
+            return lambda obs: (net(obs, alive)[0], net.value(net.value_features(obs, alive))[0])
+        actor, critic = config.build_net(4, 2), config.build_net(4, 1, critic=True)
+        return lambda obs: (actor(obs, alive)[0], critic(obs, alive)[0, 0])
+
+    def differs(a, b):
+        return float((a - b).abs().max()) > 1e-8
+
+    for options, critic_hears in (({"critic_comm": "none"}, False), ({}, True), ({"critic_comm": "mean"}, True)):
+        run = outputs(options)
+        with torch.no_grad():
+            (pi, value), (pi_moved, value_moved) = run(x), run(x_moved)
+        assert differs(pi_moved, pi)  # the policy hears agent 2 either way
+        assert differs(value_moved, value) == critic_hears, options
+
+
+def test_critic_comm_is_checked():
+    with pytest.raises(ConfigError, match="unknown model.critic_comm 'lstm'"):
+        BiCNetConfig.from_dict({"critic_comm": "lstm"})
+    with pytest.raises(ConfigError, match="critic_comm: none needs a critic trunk of its own.*share_actor_critic"):
+        BiCNetConfig.from_dict({"critic_comm": "none", "share_actor_critic": True})
+    BiCNetConfig.from_dict({"critic_comm": "bilstm", "share_actor_critic": True})  # the same layer: fine
+    assert BiCNetConfig.from_dict({"comm": "mean"}).critic_comm_kind == "mean"
+
+
 def test_agent_linear_equals_one_linear_layer_per_agent():
     from rllib_shared.nn.layers import AgentLinear
 

@@ -184,7 +184,10 @@ class BiCNetActorCritic(nn.Module):
     value features, and :meth:`value` needs only the value head. Without it
     the value has a trunk of its own (no gradient from the value loss reaches
     the policy). With ``state_features`` the value trunk reads a global state
-    ``(*B, S)`` beside every agent's input: a centralised critic.
+    ``(*B, S)`` beside every agent's input: a centralised critic. The value
+    trunk's communication layer is ``critic_comm`` (default: ``comm``), so a
+    communicating policy can have a critic that reads each agent's own input
+    only (``critic_comm="none"``).
 
     With ``memory`` ("lstm" or "gru") each agent's policy features pass
     through its own recurrent memory after communication (so it remembers
@@ -216,6 +219,7 @@ class BiCNetActorCritic(nn.Module):
         comm_hidden: int = 64,
         head_hidden: Sequence[int] = (64,),
         comm: str = "bilstm",
+        critic_comm: str | None = None,
         activation: str = "tanh",
         layer_norm: bool = False,
         skip_input: bool = True,
@@ -227,8 +231,10 @@ class BiCNetActorCritic(nn.Module):
         memory_hidden: int = 64,
     ):
         super().__init__()
-        if share_trunk and state_features:
-            raise ValueError("a critic that reads the global state needs a trunk of its own")
+        critic_comm = comm if critic_comm is None else critic_comm
+        if share_trunk and (state_features or critic_comm != comm):
+            raise ValueError("a critic that reads the global state, or communicates differently, "
+                             "needs a trunk of its own")
         if image_shape is not None and state_features:
             raise ValueError("a critic that reads the global state needs the mlp encoder")
         self.input_norm = RunningNorm(in_features) if normalize_input else None
@@ -251,7 +257,8 @@ class BiCNetActorCritic(nn.Module):
         if memory != "none":
             self.memory = AgentMemory(in_features=pi_width, hidden=memory_hidden, kind=memory, agents=agents)
             pi_width = self.memory.out_features
-        self.vf_trunk = None if share_trunk else BiCNetTrunk(in_features=in_features + state_features, **trunk_kwargs)
+        self.vf_trunk = None if share_trunk else BiCNetTrunk(
+            in_features=in_features + state_features, **{**trunk_kwargs, "comm": critic_comm})
         if share_trunk:
             vf_width = pi_width
         else:

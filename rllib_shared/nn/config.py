@@ -29,6 +29,11 @@ class BiCNetConfig:
     """Communication across the agent axis: "bilstm" (BiCNet), "bigru", "mean"
     (CommNet), "attention" (TarMAC), or "none" (no communication: an
     independent shared MLP, the ablation)."""
+    critic_comm: str | None = None
+    """Communication layer of the critic, if it should differ from ``comm``
+    (one of the same kinds; None: as ``comm``). ``critic_comm: none`` gives a
+    communicating team a critic that reads each agent's own input only
+    (BenchMARL's ``centralised: false``)."""
     encoder: str = "mlp"
     """Per-agent encoder: "mlp" (dense layers on the flattened observation) or
     "cnn" (``conv_filters`` over each agent's image, then the dense layers)."""
@@ -79,6 +84,14 @@ class BiCNetConfig:
 
     def __post_init__(self):
         check_choice(self.comm, COMM_KINDS, "model.comm")
+        if self.critic_comm is not None:
+            check_choice(self.critic_comm, COMM_KINDS, "model.critic_comm")
+            if self.share_actor_critic and self.critic_comm != self.comm:
+                raise ConfigError(
+                    f"model.critic_comm: {self.critic_comm} needs a critic trunk of its own, but "
+                    "model.share_actor_critic shares the policy's: set share_actor_critic to false, "
+                    "or remove critic_comm"
+                )
         check_choice(self.critic_input, CRITIC_INPUTS, "model.critic_input")
         check_choice(self.encoder, ENCODERS, "model.encoder")
         check_choice(self.memory, MEMORY_KINDS, "model.memory")
@@ -137,12 +150,17 @@ class BiCNetConfig:
         out["conv_filters"] = [list(f) for f in self.conv_filters]
         return out
 
-    def _net_kwargs(self) -> dict[str, Any]:
+    @property
+    def critic_comm_kind(self) -> str:
+        """The critic's communication layer (``critic_comm``, else ``comm``)."""
+        return self.comm if self.critic_comm is None else self.critic_comm
+
+    def _net_kwargs(self, *, critic: bool = False) -> dict[str, Any]:
         return dict(
             encoder_hidden=self.encoder_hidden,
             comm_hidden=self.comm_hidden,
             head_hidden=self.head_hidden,
-            comm=self.comm,
+            comm=self.critic_comm_kind if critic else self.comm,
             activation=self.activation,
             layer_norm=self.layer_norm,
             skip_input=self.skip_input,
@@ -165,13 +183,14 @@ class BiCNetConfig:
 
     def build_net(
         self, in_features: int, out_features: int, n_agents: int | None = None,
-        image_shape: tuple[int, ...] | None = None,
+        image_shape: tuple[int, ...] | None = None, *, critic: bool = False,
     ) -> BiCNet:
-        """An actor (``out_features`` per agent) or critic (``out_features=1``)
-        for ``n_agents`` agents (their number matters with ``share_params: false``)
-        whose observations are images of ``image_shape`` (with ``encoder: cnn``)."""
+        """An actor (``out_features`` per agent) or, with ``critic``, a critic
+        (its communication layer is ``critic_comm``'s) for ``n_agents`` agents
+        (their number matters with ``share_params: false``) whose observations
+        are images of ``image_shape`` (with ``encoder: cnn``)."""
         return BiCNet(in_features=in_features, out_features=out_features, agents=self._agents(n_agents),
-                      image_shape=self._image_shape(image_shape), **self._net_kwargs())
+                      image_shape=self._image_shape(image_shape), **self._net_kwargs(critic=critic))
 
     def build_actor_critic(
         self, in_features: int, action_features: int, state_features: int = 0, n_agents: int | None = None,
@@ -189,5 +208,6 @@ class BiCNetConfig:
             normalize_input=self.normalize_obs,
             memory=self.memory,
             memory_hidden=self.memory_hidden,
+            critic_comm=self.critic_comm_kind,
             **self._net_kwargs(),
         )

@@ -164,9 +164,9 @@ class BiCNetDDPGTorchRLModule(TorchRLModule, TargetNetworkAPI, InferenceOnlyAPI)
             # env steps, against -7.7 without).
             start_near_zero(self.actor.head)
         if not self.inference_only:
-            self.critic = self.bicnet.build_net(self.features + self.action_dim, 1, self.n_agents)
+            self.critic = self.bicnet.build_net(self.features + self.action_dim, 1, self.n_agents, critic=True)
             if self.twin_q:
-                self.critic_2 = self.bicnet.build_net(self.features + self.action_dim, 1, self.n_agents)
+                self.critic_2 = self.bicnet.build_net(self.features + self.action_dim, 1, self.n_agents, critic=True)
         self.register_buffer("exploration_sigma", torch.tensor(sigma, dtype=torch.float32))
         self.register_buffer("gumbel_temperature", torch.tensor(temperature, dtype=torch.float32))
         # 1 until the learner's first update clears it; reaches the env runners with the weights.
