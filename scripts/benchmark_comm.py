@@ -338,6 +338,18 @@ SKIP_REASONS = {
 }
 
 
+def finished_history(name: str, histories: dict[str, list[dict]], budget: int) -> list[dict]:
+    """The unit's progress history, if its training reached ``budget`` env
+    steps; a run stopped early (Ctrl-C stops Tune's trial as if it had ended)
+    exits with a message instead, so it is never recorded as a finished unit."""
+    history = next(iter(histories.values()), [])
+    reached = history[-1]["env_steps"] if history else 0
+    if reached < budget:
+        raise SystemExit(f"{name} stopped at {reached:,} of {budget:,} env steps: not recorded; "
+                         "run the same command again to train it")
+    return history
+
+
 def curve_rows(history: list[dict], base: dict) -> list[dict]:
     """The results rows of a unit's learning curve, from its progress history.
     An iteration in which no episode ended has no return (NaN; with 500-step
@@ -367,10 +379,11 @@ def run_unit(task_name: str, method: Method, seed: int, budget: int, storage: Pa
     trial = analysis.trials[0]
     if trial.status != "TERMINATED":
         raise RuntimeError(f"{name} failed: {trial.error_file}")
+    history = finished_history(name, progress.histories, budget)
     user = user_config(task, method, seed)
     settings = (" ".join(method.overrides) or method.kind) + FINGERPRINT_SEP + config_fingerprint(user)
     base = {"task": task_name, "method": method.label, "settings": settings, "seed": seed, "budget": budget}
-    rows = curve_rows(next(iter(progress.histories.values())), base)
+    rows = curve_rows(history, base)
     if method.kind != "builtin":
         result = message_ablation(load_policy(trial.checkpoint), user["env"], user.get("env_config"),
                                   episodes=task.eval_episodes, seed=seed)

@@ -93,6 +93,15 @@ def test_iterations_without_a_finished_episode_are_not_curve_points():
         (2048, -300.0, "curve", 0), (4096, -250.0, "curve", 0)]
 
 
+def test_a_unit_stopped_before_its_budget_is_not_recorded():
+    bench = benchmark_module()
+    history = [{"env_steps": 4000, "team_return": -300.0}, {"env_steps": 8000, "team_return": -250.0}]
+    assert bench.finished_history("u", {"t": history}, 8000) is history
+    for histories in ({"t": history}, {"t": []}, {}):
+        with pytest.raises(SystemExit, match=r"u stopped at [\d,]+ of 12,000 env steps: not recorded"):
+            bench.finished_history("u", histories, 12000)
+
+
 def test_benchmark_runs_a_unit_records_it_and_skips_it_when_run_again(tmp_path):
     results = tmp_path / "results.csv"
     args = [sys.executable, str(ROOT / "scripts" / "benchmark_comm.py"), "--quick", "--tasks", "guessing_sum",
