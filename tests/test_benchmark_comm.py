@@ -87,7 +87,8 @@ def test_overrides_with_algo_bicnet_apply_to_algo_bicnets_yaml():
 
 def test_iterations_without_a_finished_episode_are_not_curve_points():
     bench = benchmark_module()
-    history = [{"env_steps": 1024 * i, "team_return": r} for i, r in enumerate([float("nan"), -300.0, float("nan"), -250.0], 1)]
+    returns = [float("nan"), -300.0, float("nan"), -250.0]
+    history = [{"env_steps": 1024 * i, "team_return": r} for i, r in enumerate(returns, 1)]
     rows = bench.curve_rows(history, {"task": "pursuit", "seed": 0})
     assert [(r["env_steps"], r["team_return"], r["kind"], r["seed"]) for r in rows] == [
         (2048, -300.0, "curve", 0), (4096, -250.0, "curve", 0)]
