@@ -22,10 +22,11 @@ simple_reference), and any variant as ``LABEL:KEY=VALUE,KEY=VALUE``
 (overrides of the YAML; with ``algo=BiCNet`` among them, of algo BiCNet's
 YAML, e.g. ``bicnet_none:algo=BiCNet,model.comm=none``).
 
-Every (task, method, seed, budget) is one unit: trained with Tune, then
-(except ``builtin``) its final policy is evaluated greedily with messages
-intact and with teammates heard from other episodes (the message ablation,
-:func:`rllib_shared.evaluation.message_ablation`). Each finished unit appends
+Every (task, method, seed, budget) is one unit: trained with Tune, then its
+final policy is evaluated greedily (BenchMARL's default: deterministic
+actions) with messages intact and with teammates heard from other episodes
+(the message ablation, :func:`rllib_shared.evaluation.message_ablation`;
+``builtin``, which has no channel, greedily only). Each finished unit appends
 its learning curve and evaluation rows to the results file; units already in
 it are skipped, so the table grows over several sessions. Each unit's rows
 record a fingerprint of its config (the YAML with the method's overrides):
@@ -277,6 +278,39 @@ class FlatObservations(BaseParallelWrapper):
         return ({a: o.reshape(-1) for a, o in obs.items()}, *rest)
 
 
+class BuiltinPolicy:
+    """A ``builtin`` unit's trained module (RLlib's default PPO module, one row
+    per agent) as a callable ``{agent: obs} -> {agent: action}`` for
+    :func:`rllib_shared.evaluation.evaluate`: greedy, as the team policies of
+    the other units are evaluated (BenchMARL's default, deterministic
+    evaluation), with RLlib's action normalisation undone."""
+
+    def __init__(self, checkpoint: Any, env_name: str, env_config: dict | None):
+        from ray.rllib.core.rl_module.rl_module import RLModule
+
+        from rllib_shared.inference import MODULE_SUBDIR, find_checkpoint, read_algorithm_config
+        from rllib_shared.registry import make_pettingzoo_env
+        from rllib_shared.policy_mapping import SHARED_POLICY_ID
+
+        path = find_checkpoint(checkpoint)
+        config = read_algorithm_config(path)
+        self.module = RLModule.from_checkpoint(path / MODULE_SUBDIR / SHARED_POLICY_ID).eval()
+        self.normalize = bool(config.get("normalize_actions", True))
+        self.clip = bool(config.get("clip_actions", False))
+        env = make_pettingzoo_env(env_name, env_config)
+        self.spaces = {a: (env.observation_space(a), env.action_space(a)) for a in env.possible_agents}
+        env.close()
+
+    def __call__(self, observations: dict) -> dict:
+        from rllib_shared.inference import module_actions, to_env_action
+
+        agents = list(observations)
+        obs = np.stack([np.asarray(observations[a], self.spaces[a][0].dtype).reshape(-1) for a in agents])
+        actions, _ = module_actions(self.module, obs, explore=False)
+        return {a: to_env_action(action, self.spaces[a][1], normalize=self.normalize, clip=self.clip)
+                for a, action in zip(agents, actions, strict=True)}
+
+
 class BuiltinEnv:
     """Env creator of the ``builtin`` method: RLlib's ParallelPettingZooEnv over
     the registered env, image observations flattened (RLlib's default module
@@ -363,7 +397,7 @@ def run_unit(task_name: str, method: Method, seed: int, budget: int, storage: Pa
     from ray import tune
     from ray.tune import CheckpointConfig
 
-    from rllib_shared.evaluation import message_ablation
+    from rllib_shared.evaluation import evaluate, message_ablation
     from rllib_shared.inference import load_policy
     from rllib_shared.progress import ProgressCallback
 
@@ -374,7 +408,7 @@ def run_unit(task_name: str, method: Method, seed: int, budget: int, storage: Pa
     progress = ProgressCallback()
     analysis = tune.run(algo, name=name, config=config, storage_path=str(storage),
                         stop={"num_env_steps_sampled_lifetime": budget}, callbacks=[progress],
-                        checkpoint_config=CheckpointConfig(checkpoint_at_end=method.kind != "builtin"),
+                        checkpoint_config=CheckpointConfig(checkpoint_at_end=True),
                         verbose=0)
     trial = analysis.trials[0]
     if trial.status != "TERMINATED":
@@ -384,14 +418,17 @@ def run_unit(task_name: str, method: Method, seed: int, budget: int, storage: Pa
     settings = (" ".join(method.overrides) or method.kind) + FINGERPRINT_SEP + config_fingerprint(user)
     base = {"task": task_name, "method": method.label, "settings": settings, "seed": seed, "budget": budget}
     rows = curve_rows(history, base)
-    if method.kind != "builtin":
-        result = message_ablation(load_policy(trial.checkpoint), user["env"], user.get("env_config"),
-                                  episodes=task.eval_episodes, seed=seed)
-        print(f"{name}: {result.summary()}", flush=True)
-        steps = rows[-1]["env_steps"]
-        rows += [{**base, "kind": "eval", "env_steps": steps, "team_return": result.intact.team_return},
-                 {**base, "kind": "ablated", "env_steps": steps, "team_return": result.ablated.team_return}]
-    return rows
+    steps = rows[-1]["env_steps"]
+    if method.kind == "builtin":  # no channel to ablate: the greedy return only
+        greedy = evaluate(BuiltinPolicy(trial.checkpoint, user["env"], user.get("env_config")), user["env"],
+                          user.get("env_config"), episodes=task.eval_episodes, seed=seed)
+        print(f"{name}: greedy team return {greedy.team_return:.3f} ({greedy.episodes} episodes)", flush=True)
+        return rows + [{**base, "kind": "eval", "env_steps": steps, "team_return": greedy.team_return}]
+    result = message_ablation(load_policy(trial.checkpoint), user["env"], user.get("env_config"),
+                              episodes=task.eval_episodes, seed=seed)
+    print(f"{name}: {result.summary()}", flush=True)
+    return rows + [{**base, "kind": "eval", "env_steps": steps, "team_return": result.intact.team_return},
+                   {**base, "kind": "ablated", "env_steps": steps, "team_return": result.ablated.team_return}]
 
 
 def reference_rows(task_name: str) -> list[dict]:

@@ -103,13 +103,20 @@ def test_a_unit_stopped_before_its_budget_is_not_recorded():
             bench.finished_history("u", histories, 12000)
 
 
+def run_quick_guessing_sum(tmp_path, method):
+    """The benchmark script on one guessing_sum unit of 2,400 env steps
+    (results.csv, comm.png and runs/ under ``tmp_path``)."""
+    args = [sys.executable, str(ROOT / "scripts" / "benchmark_comm.py"), "--quick", "--tasks", "guessing_sum",
+            "--methods", method, "--steps", "2400", "--results", str(tmp_path / "results.csv"),
+            "--png", str(tmp_path / "comm.png"), "--storage-path", str(tmp_path / "runs")]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
 def test_benchmark_runs_a_unit_records_it_and_skips_it_when_run_again(tmp_path):
     results = tmp_path / "results.csv"
-    args = [sys.executable, str(ROOT / "scripts" / "benchmark_comm.py"), "--quick", "--tasks", "guessing_sum",
-            "--methods", "none", "--steps", "2400", "--results", str(results), "--png", str(tmp_path / "comm.png"),
-            "--storage-path", str(tmp_path / "runs")]
-    first = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert first.returncode == 0, first.stderr[-3000:]
+    first = run_quick_guessing_sum(tmp_path, "none")
     with open(results) as f:
         rows = list(csv.DictReader(f))
     kinds = [r["kind"] for r in rows]
@@ -119,11 +126,32 @@ def test_benchmark_runs_a_unit_records_it_and_skips_it_when_run_again(tmp_path):
     assert "none" in first.stdout and "ablation drop" in first.stdout
     assert (tmp_path / "comm.png").stat().st_size > 0
 
-    second = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert second.returncode == 0, second.stderr[-3000:]
+    second = run_quick_guessing_sum(tmp_path, "none")
     assert "skip guessing_sum none seed 0" in second.stdout
     with open(results) as f:
         assert len(list(csv.DictReader(f))) == len(rows)
+
+
+def test_a_builtin_unit_is_evaluated_greedily_from_its_checkpoint(tmp_path):
+    run_quick_guessing_sum(tmp_path, "builtin")
+    with open(tmp_path / "results.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["method"] == "builtin"]
+    assert sorted(r["kind"] for r in rows) == ["curve", "eval"]  # no channel: no ablation row
+    recorded = float(next(r["team_return"] for r in rows if r["kind"] == "eval"))
+
+    bench = benchmark_module()
+    task = bench.TASKS["guessing_sum"]
+    user = bench.user_config(task, bench.Method.parse("builtin"), 0)
+    policy = bench.BuiltinPolicy(tmp_path / "runs", user["env"], user.get("env_config"))
+    env = make_pettingzoo_env(user["env"], user.get("env_config"))
+    obs, _ = env.reset(seed=3)
+    first, second = policy(obs), policy(obs)
+    for agent, action in first.items():
+        assert env.action_space(agent).contains(action)
+        np.testing.assert_array_equal(action, second[agent])  # greedy: no sampling
+    env.close()
+    replayed = evaluate(policy, user["env"], user.get("env_config"), episodes=task.eval_episodes, seed=0)
+    assert replayed.team_return == pytest.approx(recorded)
 
 
 def test_a_unit_whose_config_changed_is_told_apart_from_the_recorded_one(capsys):
