@@ -115,6 +115,28 @@ class HearsOtherEpisodes:
         return actions
 
 
+class HearsNobody:
+    """A team policy whose agents each act alone.
+
+    Each agent is shown only its own observation; its teammates are absent,
+    as dead agents are, so the channel carries nothing from them (dead rows
+    influence nobody). Unlike :class:`HearsOtherEpisodes` this adds no
+    foreign input, but a team trained with every agent alive never saw
+    itself alone: its inputs leave the training distribution. The policy
+    runs once per agent per step; one that does not communicate acts
+    exactly as before.
+
+    Args:
+        policy: ``{agent: obs} -> {agent: action}``, deterministic.
+    """
+
+    def __init__(self, policy: Callable):
+        self.policy = policy
+
+    def __call__(self, observations: Mapping[Any, Any]) -> dict:
+        return {agent: self.policy({agent: own})[agent] for agent, own in observations.items()}
+
+
 def record_observations(
     policy: Callable, env_name: str, env_config: Mapping[str, Any] | None = None, *, episodes: int, seed: int
 ) -> dict[Any, list]:
@@ -132,21 +154,29 @@ def record_observations(
 
 @dataclasses.dataclass
 class MessageAblation:
-    """Team returns with the channel intact and with teammates heard from other episodes."""
+    """Team returns with the channel intact, with teammates heard from other
+    episodes, and with every agent alone (teammates silent)."""
 
     intact: EvaluationResult
     ablated: EvaluationResult
+    silenced: EvaluationResult
 
     @property
     def drop(self) -> float:
         """How much team return the channel is worth (> 0: it carries information)."""
         return self.intact.team_return - self.ablated.team_return
 
+    @property
+    def silenced_drop(self) -> float:
+        """How much team return hearing anyone at all is worth."""
+        return self.intact.team_return - self.silenced.team_return
+
     def summary(self) -> str:
         return (
             f"team return {self.intact.team_return:.3f} with messages, "
             f"{self.ablated.team_return:.3f} with teammates heard from other episodes "
-            f"(drop {self.drop:.3f}, {self.intact.episodes} episodes)"
+            f"(drop {self.drop:.3f}), {self.silenced.team_return:.3f} with every agent alone "
+            f"(drop {self.silenced_drop:.3f}); {self.intact.episodes} episodes"
         )
 
 
@@ -158,9 +188,10 @@ def message_ablation(
     episodes: int = 20,
     seed: int = 0,
 ) -> MessageAblation:
-    """Plays the same ``episodes`` (same seeds) twice: as trained, and with every
-    agent hearing teammates' observations from other episodes
-    (:class:`HearsOtherEpisodes`; the donor episodes use other seeds)."""
+    """Plays the same ``episodes`` (same seeds) three times: as trained, with
+    every agent hearing teammates' observations from other episodes
+    (:class:`HearsOtherEpisodes`; the donor episodes use other seeds), and
+    with every agent alone (:class:`HearsNobody`)."""
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     if getattr(policy, "has_memory", False):
@@ -172,4 +203,5 @@ def message_ablation(
     intact = evaluate(policy, env_name, env_config, episodes=episodes, seed=seed)
     ablated = evaluate(HearsOtherEpisodes(policy, donors, seed=seed), env_name, env_config,
                        episodes=episodes, seed=seed)
-    return MessageAblation(intact, ablated)
+    silenced = evaluate(HearsNobody(policy), env_name, env_config, episodes=episodes, seed=seed)
+    return MessageAblation(intact, ablated, silenced)

@@ -24,9 +24,10 @@ YAML, e.g. ``bicnet_none:algo=BiCNet,model.comm=none``).
 
 Every (task, method, seed, budget) is one unit: trained with Tune, then its
 final policy is evaluated greedily (BenchMARL's default: deterministic
-actions) with messages intact and with teammates heard from other episodes
-(the message ablation, :func:`rllib_shared.evaluation.message_ablation`;
-``builtin``, which has no channel, greedily only). Each finished unit appends
+actions) with messages intact, with teammates heard from other episodes,
+and with every agent alone (the message ablation,
+:func:`rllib_shared.evaluation.message_ablation`; ``builtin``, which has no
+channel, greedily only). Each finished unit appends
 its learning curve and evaluation rows to the results file; units already in
 it are skipped, so the table grows over several sessions. Each unit's rows
 record a fingerprint of its config (the YAML with the method's overrides):
@@ -427,8 +428,9 @@ def run_unit(task_name: str, method: Method, seed: int, budget: int, storage: Pa
     result = message_ablation(load_policy(trial.checkpoint), user["env"], user.get("env_config"),
                               episodes=task.eval_episodes, seed=seed)
     print(f"{name}: {result.summary()}", flush=True)
-    return rows + [{**base, "kind": "eval", "env_steps": steps, "team_return": result.intact.team_return},
-                   {**base, "kind": "ablated", "env_steps": steps, "team_return": result.ablated.team_return}]
+    return rows + [{**base, "kind": kind, "env_steps": steps, "team_return": played.team_return}
+                   for kind, played in (("eval", result.intact), ("ablated", result.ablated),
+                                        ("silenced", result.silenced))]
 
 
 def reference_rows(task_name: str) -> list[dict]:
@@ -475,7 +477,8 @@ def append_results(path: Path, rows: list[dict]) -> None:
 
 def summarise(rows: list[dict]) -> dict[tuple, dict[str, Any]]:
     """``{(task, budget, method): stats}`` over seeds: the final sampled return
-    (mean of each seed's last 3 iterations), greedy eval and ablation drop, and
+    (mean of each seed's last 3 iterations), greedy eval, the ablation drops
+    (teammates heard from other episodes; every agent alone), and
     ``mixed``: its seeds recorded different config fingerprints, or some
     recorded one and some ran before fingerprints."""
     units: dict[tuple, dict[str, list]] = {}
@@ -483,20 +486,23 @@ def summarise(rows: list[dict]) -> dict[tuple, dict[str, Any]]:
         if r["kind"] == "reference":
             continue
         unit = units.setdefault((r["task"], r["budget"], r["method"]),
-                                {"curves": {}, "eval": [], "ablated": [], "configs": set()})
+                                {"curves": {}, "eval": {}, "ablated": {}, "silenced": {}, "configs": set()})
         unit["configs"].add(fingerprint_of(r))
         if r["kind"] == "curve":
             unit["curves"].setdefault(r["seed"], []).append((r["env_steps"], r["team_return"]))
         else:
-            unit[r["kind"]].append(r["team_return"])
+            unit[r["kind"]][r["seed"]] = r["team_return"]
     stats = {}
     for key, unit in units.items():
         finals = [np.mean([ret for _, ret in sorted(c)[-3:]]) for c in unit["curves"].values()]
-        drops = [e - a for e, a in zip(unit["eval"], unit["ablated"], strict=False)]
+        evals = unit["eval"]
+        drops, alone = ([evals[seed] - played[seed] for seed in played if seed in evals]
+                        for played in (unit["ablated"], unit["silenced"]))
         stats[key] = {
             "seeds": len(finals), "final": float(np.mean(finals)), "spread": float(np.std(finals)),
-            "eval": float(np.mean(unit["eval"])) if unit["eval"] else None,
+            "eval": float(np.mean(list(evals.values()))) if evals else None,
             "drop": float(np.mean(drops)) if drops else None,
+            "alone_drop": float(np.mean(alone)) if alone else None,
             "curves": unit["curves"],
             "mixed": len(unit["configs"]) > 1,
         }
@@ -508,15 +514,15 @@ def print_table(rows: list[dict]) -> None:
     references = {(r["task"], r["method"]): r["team_return"] for r in rows if r["kind"] == "reference"}
     for task, budget in sorted({(t, b) for t, b, _ in stats}):
         print(f"\n{task}, {budget:,} env steps")
-        print(f"  {'method':<34} {'seeds':>5} {'final return':>16} {'greedy eval':>12} {'ablation drop':>14}")
+        print(f"  {'method':<34} {'seeds':>5} {'final return':>16} {'greedy eval':>12} {'ablation drop':>14} "
+              f"{'alone drop':>11}")
         for (t, b, method), s in sorted(stats.items(), key=lambda kv: -kv[1]["final"]):
             if (t, b) != (task, budget):
                 continue
-            ev = f"{s['eval']:.2f}" if s["eval"] is not None else "-"
-            drop = f"{s['drop']:.2f}" if s["drop"] is not None else "-"
+            ev, drop, alone = (f"{s[k]:.2f}" if s[k] is not None else "-" for k in ("eval", "drop", "alone_drop"))
             final = f"{s['final']:.2f} ± {s['spread']:.2f}"
             name = f"{method} (*)" if s["mixed"] else method
-            print(f"  {name:<34} {s['seeds']:>5} {final:>16} {ev:>12} {drop:>14}")
+            print(f"  {name:<34} {s['seeds']:>5} {final:>16} {ev:>12} {drop:>14} {alone:>11}")
         for (t, label), value in references.items():
             if t == task:
                 print(f"  scripted: {label:<62} {value:>8.2f}")

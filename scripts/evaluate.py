@@ -5,8 +5,9 @@
     python scripts/evaluate.py results/bicnet_ppo_guessing_sum --ablate-messages
 
 ``--ablate-messages`` plays the same episodes again with every agent hearing
-its teammates from other episodes and prints the drop in team return: how
-much the communication channel is worth.
+its teammates from other episodes, and once more with every agent alone,
+and prints the drops in team return: how much the communication channel is
+worth.
 
 CHECKPOINT may be a checkpoint dir, a trial dir or an experiment dir (the
 newest checkpoint inside is used). No Ray session is started.
@@ -50,7 +51,7 @@ def main(argv=None) -> int:
     parser.add_argument("--gif", help="write the first episode as an animated GIF here")
     parser.add_argument("--explore", action="store_true", help="sample actions instead of greedy")
     parser.add_argument("--ablate-messages", action="store_true",
-                        help="also play the episodes with teammates heard from other episodes")
+                        help="also play the episodes with teammates heard from other episodes, and with every agent alone")
     args = parser.parse_args(argv)
     problem = check_args(args)
     if problem:

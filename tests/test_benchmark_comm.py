@@ -46,15 +46,16 @@ def trained_guessing_sum_policy(tmp_path, iterations, *overrides):
 
 def test_message_ablation_drops_a_communicating_teams_return_and_not_the_ablations(ray_session, tmp_path):
     """guessing_sum can only be solved by hearing teammates' numbers: a briefly
-    trained BiCNet team loses return when it hears other episodes; the
-    no-communication network acts exactly the same."""
+    trained BiCNet team loses return when it hears other episodes, or
+    nobody; the no-communication network acts exactly the same."""
     policy, user = trained_guessing_sum_policy(tmp_path / "bilstm", 4)
     talking = message_ablation(policy, user["env"], user["env_config"], episodes=10)
     assert talking.drop > 2.0, talking.summary()
+    assert talking.silenced_drop > 2.0, talking.summary()
 
     policy, user = trained_guessing_sum_policy(tmp_path / "none", 1, "model.comm=none")
     silent = message_ablation(policy, user["env"], user["env_config"], episodes=10)
-    assert silent.drop == 0.0, silent.summary()
+    assert silent.drop == 0.0 and silent.silenced_drop == 0.0, silent.summary()
     assert silent.intact.team_return == evaluate(policy, user["env"], user["env_config"], episodes=10).team_return
 
 
@@ -121,9 +122,9 @@ def test_benchmark_runs_a_unit_records_it_and_skips_it_when_run_again(tmp_path):
         rows = list(csv.DictReader(f))
     kinds = [r["kind"] for r in rows]
     assert kinds.count("reference") == 2 and kinds.count("curve") == 1  # 2,400 steps: one iteration
-    evals = {r["kind"]: float(r["team_return"]) for r in rows if r["kind"] in ("eval", "ablated")}
-    assert evals["eval"] == evals["ablated"]  # no channel, nothing to ablate
-    assert "none" in first.stdout and "ablation drop" in first.stdout
+    evals = {r["kind"]: float(r["team_return"]) for r in rows if r["kind"] in ("eval", "ablated", "silenced")}
+    assert evals["eval"] == evals["ablated"] == evals["silenced"]  # no channel, nothing to ablate
+    assert "none" in first.stdout and "ablation drop" in first.stdout and "alone drop" in first.stdout
     assert (tmp_path / "comm.png").stat().st_size > 0
 
     second = run_quick_guessing_sum(tmp_path, "none")
@@ -152,6 +153,21 @@ def test_a_builtin_unit_is_evaluated_greedily_from_its_checkpoint(tmp_path):
     env.close()
     replayed = evaluate(policy, user["env"], user.get("env_config"), episodes=task.eval_episodes, seed=0)
     assert replayed.team_return == pytest.approx(recorded)
+
+
+def test_drops_pair_each_seeds_ablations_with_that_seeds_greedy_return():
+    bench = benchmark_module()
+    base = {"task": "t", "method": "m", "settings": "x", "budget": 10, "env_steps": 10}
+    rows = [{**base, "seed": seed, "kind": kind, "team_return": value} for seed, kind, value in [
+        (0, "curve", -5.0), (1, "curve", -7.0),
+        (0, "eval", -1.0), (1, "eval", -3.0),
+        (1, "ablated", -4.0), (0, "ablated", -11.0),  # not in seed order
+        (1, "silenced", -9.0),  # seed 0 ran before units recorded this kind
+    ]]
+    stats = bench.summarise(rows)[("t", 10, "m")]
+    assert stats["eval"] == -2.0
+    assert stats["drop"] == pytest.approx(np.mean([10.0, 1.0]))
+    assert stats["alone_drop"] == 6.0
 
 
 def test_a_unit_whose_config_changed_is_told_apart_from_the_recorded_one(capsys):

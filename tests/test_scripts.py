@@ -51,7 +51,8 @@ def test_train_then_evaluate_with_gif(tmp_path, algo):
     ablate = script("evaluate.py", Path("results") / "tiny", "--episodes", 2, "--ablate-messages", cwd=tmp_path)
     assert ablate.returncode == 0, ablate.stderr[-3000:]
     assert re.search(r"message ablation: team return -?\d+\.\d+ with messages, -?\d+\.\d+ with teammates "
-                     r"heard from other episodes \(drop -?\d+\.\d+, 2 episodes\)", ablate.stdout)
+                     r"heard from other episodes \(drop -?\d+\.\d+\), -?\d+\.\d+ with every agent alone "
+                     r"\(drop -?\d+\.\d+\); 2 episodes", ablate.stdout)
 
 
 def test_train_reports_config_errors_in_one_line(tmp_path):
