@@ -290,8 +290,8 @@ class BuiltinPolicy:
         from ray.rllib.core.rl_module.rl_module import RLModule
 
         from rllib_shared.inference import MODULE_SUBDIR, find_checkpoint, read_algorithm_config
-        from rllib_shared.registry import make_pettingzoo_env
         from rllib_shared.policy_mapping import SHARED_POLICY_ID
+        from rllib_shared.registry import make_pettingzoo_env
 
         path = find_checkpoint(checkpoint)
         config = read_algorithm_config(path)
@@ -481,7 +481,7 @@ def summarise(rows: list[dict]) -> dict[tuple, dict[str, Any]]:
     (teammates heard from other episodes; every agent alone), and
     ``mixed``: its seeds recorded different config fingerprints, or some
     recorded one and some ran before fingerprints."""
-    units: dict[tuple, dict[str, list]] = {}
+    units: dict[tuple, dict[str, Any]] = {}
     for r in rows:
         if r["kind"] == "reference":
             continue

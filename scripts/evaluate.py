@@ -51,7 +51,8 @@ def main(argv=None) -> int:
     parser.add_argument("--gif", help="write the first episode as an animated GIF here")
     parser.add_argument("--explore", action="store_true", help="sample actions instead of greedy")
     parser.add_argument("--ablate-messages", action="store_true",
-                        help="also play the episodes with teammates heard from other episodes, and with every agent alone")
+                        help="also play the episodes with teammates heard from other episodes, "
+                             "and with every agent alone")
     args = parser.parse_args(argv)
     problem = check_args(args)
     if problem:
