@@ -12,6 +12,10 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 TESTS = str(Path(__file__).resolve().parent)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (TESTS, os.environ.get("PYTHONPATH")) if p)
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+# One torch thread in this process, as Ray gives every Tune trial: the tests that
+# build an algorithm here ran 25x slower with torch's default two threads when
+# another process held the second core (idle, one thread is as fast).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 TINY_MODEL = {"encoder_hidden": [16], "comm_hidden": 8, "head_hidden": [16]}
 TINY_RUN = {
