@@ -261,6 +261,12 @@ def prepare_run(user_config: Mapping[str, Any]) -> RunPlan:
             "BiCNet replays single transitions, not sequences, and APPO and IMPALA train on "
             "per-agent rows; use algo PPO or model.memory: none"
         )
+    if model.normalize_value and algo != "PPO":
+        raise ConfigError(
+            f"model.normalize_value works with algo PPO, not {algo}: its statistics are updated by "
+            "the team PPO learner; APPO and IMPALA train on per-agent rows and algo BiCNet learns "
+            "Q-values; remove it or use algo PPO"
+        )
     spec = team_spec(env, env_config, groups, group_policies, global_state=central)
     return RunPlan(algo, spec, model, BUILDERS[algo](env, spec, model, {**PLUGIN_DEFAULTS, **settings}))
 

@@ -168,12 +168,13 @@ def test_inference_only_module_has_no_value_parts():
     obs_space = gym.spaces.Box(-np.inf, np.inf, (3, 4), np.float32)
     joint = gym.spaces.MultiDiscrete([5, 5, 5])
     module = TeamPPOTorchRLModule(observation_space=obs_space, action_space=joint,
-                                  model_config={}, inference_only=True)
-    assert not any(name.startswith(("net.vf_", "net.vf")) for name, _ in module.named_parameters())
+                                  model_config={"normalize_value": True}, inference_only=True)
+    assert not any(name.startswith(("net.vf", "net.value_norm")) for name in module.state_dict())
 
 
-def _learner_batch(user_config: dict, num_timesteps: int) -> dict:
-    """A PPO train batch of sampled episodes, through PPO's real learner pipeline."""
+def _learner_batch(user_config: dict, num_timesteps: int, *, with_module: bool = False):
+    """A PPO train batch of sampled episodes, through PPO's real learner pipeline
+    (and, ``with_module``, the learner's module after it)."""
     import rllib_shared
     from rllib_shared.algorithms import default_algorithm_config
 
@@ -186,8 +187,9 @@ def _learner_batch(user_config: dict, num_timesteps: int) -> dict:
     try:
         episodes = algo.env_runner.sample(num_timesteps=num_timesteps, random_actions=False)
         learner = algo.learner_group._learner
-        return learner._learner_connector(rl_module=learner.module, batch={}, episodes=episodes,
-                                          shared_data={}, metrics=learner.metrics)["shared"]
+        batch = learner._learner_connector(rl_module=learner.module, batch={}, episodes=episodes,
+                                           shared_data={}, metrics=learner.metrics)["shared"]
+        return (batch, learner.module["shared"]) if with_module else batch
     finally:
         algo.stop()
 
@@ -250,6 +252,52 @@ def test_state_critic_reads_the_state_of_each_observations_row_in_real_ppo(ray_s
     obs, state = batch[Columns.OBS].numpy(), batch[STATE].numpy()
     assert state.shape == (len(obs), 54)
     np.testing.assert_array_equal(state, obs[:, :, :18].reshape(len(obs), 54))
+
+
+def test_normalized_value_learns_in_units_of_the_live_value_targets(ray_session):
+    """model.normalize_value: the learner pipeline adds the value targets of
+    the agent-steps in the loss (dead agent_1 left out) to the critic's
+    statistics, and the module's values are its head's output denormalised."""
+    from ray.rllib.evaluation.postprocessing import Postprocessing
+
+    from rllib_shared.algorithms.ppo.gae import AGENT_MASK
+    from rllib_shared.team.layout import split_team
+
+    batch, module = _learner_batch({
+        "env": "pettingzoo", "env_config": {"pettingzoo_env": "dying_env"},
+        "model": {"encoder_hidden": [8], "comm_hidden": 4, "head_hidden": [8], "normalize_value": True},
+    }, 9, with_module=True)
+    mask = batch[AGENT_MASK].numpy()
+    live = batch[Postprocessing.VALUE_TARGETS].numpy()[mask].astype(np.float64)
+    norm = module.net.value_norm
+    assert int(norm.count) == mask.sum() < mask.size
+    np.testing.assert_allclose(float(norm.mean), live.mean(), rtol=1e-5)
+    np.testing.assert_allclose(float(norm.var), live.var(), rtol=1e-4)
+    assert float(norm.var) > 0.1  # the statistics moved from (0, 1)
+    with torch.no_grad():
+        head = module.net.vf_head(module.net.value_features(*split_team(batch[Columns.OBS]))).squeeze(-1)
+        torch.testing.assert_close(module.compute_values(batch), head * norm.std + norm.mean)
+    assert module.value_scale() == norm.std
+
+
+def test_value_loss_divides_the_error_by_the_value_scale():
+    values, targets = torch.tensor([[1.0, 5.0]]), torch.tensor([[3.0, -1.0]])
+    dist = TeamCategorical.from_logits(torch.zeros(1, 2, 3))
+    common = dict(curr_dist=dist, prev_dist=dist, actions=torch.zeros(1, 2), advantages=torch.zeros(1, 2),
+                  values=values, value_targets=targets, mask=torch.tensor([[True, True]]), clip_param=0.2,
+                  vf_clip_param=1000.0, vf_loss_coeff=1.0, entropy_coeff=0.0, kl_coeff=None)
+    _, plain = team_ppo_loss(**common)
+    _, scaled = team_ppo_loss(**common, value_scale=torch.tensor(2.0))
+    assert float(plain["vf_loss"]) == pytest.approx((4 + 36) / 2)
+    assert float(scaled["vf_loss"]) == pytest.approx((1 + 9) / 2)
+
+
+@pytest.mark.parametrize("algo", ["APPO", "IMPALA", "BiCNet"])
+def test_normalized_value_is_refused_where_no_learner_updates_it(algo):
+    import rllib_shared
+
+    with pytest.raises(rllib_shared.ConfigError, match=f"model.normalize_value works with algo PPO, not {algo}"):
+        rllib_shared.build_config({"algo": algo, "env": "simple_spread_v3", "model": {"normalize_value": True}})
 
 
 @pytest.mark.parametrize("user, message", [

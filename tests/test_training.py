@@ -236,10 +236,11 @@ def test_magent2_battle_config_trains_two_groups_on_a_small_map(tmp_path, yaml_n
 
 @pytest.mark.parametrize("comm", ["mean", "attention"])
 def test_new_options_train_and_env_runners_act_on_the_learners_statistics(comm):
-    """The order-free channels, team rewards and observation normalisation in real PPO:
-    the statistics grow in the learner and reach the env runner with the weights."""
+    """The order-free channels, team rewards, observation and value normalisation in
+    real PPO: the statistics grow in the learner, and the observations' reach the env
+    runner with the weights."""
     algo = build_local(tiny("simple_spread_v3", {"N": 3, "max_cycles": 10}, team_reward="mean",
-                            model={**TINY_MODEL, "comm": comm, "normalize_obs": True}))
+                            model={**TINY_MODEL, "comm": comm, "normalize_obs": True, "normalize_value": True}))
     try:
         result = algo.train()
         check_result(result, 3)
@@ -248,6 +249,7 @@ def test_new_options_train_and_env_runners_act_on_the_learners_statistics(comm):
         assert int(learned.count) > 0
         torch.testing.assert_close(acting.mean, learned.mean)
         assert int(acting.count) == int(learned.count)
+        assert int(learner_module(algo).net.value_norm.count) > 0
     finally:
         algo.stop()
 

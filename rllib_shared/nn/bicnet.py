@@ -24,7 +24,7 @@ from rllib_shared.nn.communication import AgentCommunication
 from rllib_shared.nn.encoders import DEFAULT_CONV_FILTERS, ConvEncoder
 from rllib_shared.nn.layers import AgentLinear
 from rllib_shared.nn.memory import AgentMemory
-from rllib_shared.nn.normalization import RunningNorm
+from rllib_shared.nn.normalization import RunningNorm, ValueNorm
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "silu": nn.SiLU}
 
@@ -187,7 +187,10 @@ class BiCNetActorCritic(nn.Module):
     ``(*B, S)`` beside every agent's input: a centralised critic. The value
     trunk's communication layer is ``critic_comm`` (default: ``comm``), so a
     communicating policy can have a critic that reads each agent's own input
-    only (``critic_comm="none"``).
+    only (``critic_comm="none"``). With ``normalize_value`` the value head
+    learns in units of the value targets' running statistics
+    (:class:`~rllib_shared.nn.normalization.ValueNorm`, which the learner
+    updates) and :meth:`value` returns denormalised values.
 
     With ``memory`` ("lstm" or "gru") each agent's policy features pass
     through its own recurrent memory after communication (so it remembers
@@ -205,7 +208,7 @@ class BiCNetActorCritic(nn.Module):
         (torch.Size([2, 4, 3]), torch.Size([2, 4]))
     """
 
-    VALUE_PARTS = ("vf_trunk", "vf_head")
+    VALUE_PARTS = ("vf_trunk", "vf_head", "value_norm")
     """Attributes only training needs (an inference-only copy drops them)."""
 
     def __init__(
@@ -224,6 +227,7 @@ class BiCNetActorCritic(nn.Module):
         layer_norm: bool = False,
         skip_input: bool = True,
         normalize_input: bool = False,
+        normalize_value: bool = False,
         agents: int | None = None,
         image_shape: Sequence[int] | None = None,
         conv_filters: Sequence[Sequence[int]] = DEFAULT_CONV_FILTERS,
@@ -238,6 +242,7 @@ class BiCNetActorCritic(nn.Module):
         if image_shape is not None and state_features:
             raise ValueError("a critic that reads the global state needs the mlp encoder")
         self.input_norm = RunningNorm(in_features) if normalize_input else None
+        self.value_norm = ValueNorm() if normalize_value else None
         trunk_kwargs = dict(
             encoder_hidden=encoder_hidden,
             comm_hidden=comm_hidden,
@@ -362,8 +367,15 @@ class BiCNetActorCritic(nn.Module):
         return self._value_features(x, alive, state, features)
 
     def value(self, features: torch.Tensor) -> torch.Tensor:
-        """Shapes: value features ``(*B, n, D)`` -> values ``(*B, n)``."""
-        return self.vf_head(features).squeeze(-1)
+        """Shapes: value features ``(*B, n, D)`` -> values ``(*B, n)`` (denormalised
+        with ``normalize_value``)."""
+        values = self.vf_head(features).squeeze(-1)
+        return values if self.value_norm is None else self.value_norm.denormalize(values)
+
+    def value_scale(self) -> torch.Tensor | float:
+        """What the value loss divides the error by: the targets' running
+        standard deviation with ``normalize_value``, else 1."""
+        return 1.0 if self.value_norm is None else self.value_norm.std
 
     def drop_value(self) -> None:
         """Deletes the value parts, for an inference-only copy."""

@@ -60,6 +60,10 @@ class BiCNetConfig:
     """Standardise every observation feature by running mean and variance of
     the live agents' observations (updated in training passes, clipped to
     [-5, 5]); PPO only."""
+    normalize_value: bool = False
+    """The critic learns values in units of the value targets' running mean
+    and standard deviation (MAPPO's value normalisation), updated once per
+    train batch; PPO only."""
     share_params: bool = True
     """One set of weights for every agent (parameter sharing). With false
     (BenchMARL's ``share_params: false``) each agent's encoder and head layers
@@ -118,7 +122,8 @@ class BiCNetConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not (isinstance(value, int) and value > 0):
                 raise ConfigError(f"model.{name} must be a positive int, got {value!r}")
-        for name in ("layer_norm", "skip_input", "share_actor_critic", "normalize_obs", "share_params"):
+        for name in ("layer_norm", "skip_input", "share_actor_critic", "normalize_obs", "normalize_value",
+                     "share_params"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(
                     f"model.{name} must be true or false (unquoted), got {getattr(self, name)!r}"
@@ -206,6 +211,7 @@ class BiCNetConfig:
             image_shape=self._image_shape(image_shape),
             share_trunk=self.share_actor_critic,
             normalize_input=self.normalize_obs,
+            normalize_value=self.normalize_value,
             memory=self.memory,
             memory_hidden=self.memory_hidden,
             critic_comm=self.critic_comm_kind,

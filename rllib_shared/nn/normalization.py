@@ -1,6 +1,9 @@
-"""Input normalisation with running statistics of the live agents' observations."""
+"""Running statistics: of the live agents' observations (input normalisation)
+and of value targets (value normalisation)."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -55,3 +58,37 @@ class RunningNorm(nn.Module):
             self._update(x[alive])
         scaled = (x - self.mean) / torch.sqrt(self.var + self.eps)
         return scaled.clamp(-self.clip, self.clip) * alive.unsqueeze(-1).to(x.dtype)
+
+
+class ValueNorm(RunningNorm):
+    """Running mean and variance of value targets: MAPPO's value normalisation.
+
+    The critic's head learns values in units of the targets' running standard
+    deviation; :meth:`denormalize` turns its output back into returns, and the
+    value loss divides the error by :attr:`std` (the same as comparing the
+    head's output with normalised targets). Statistics change only through
+    :meth:`observe`, which PPO's learner calls once per train batch with the
+    value targets of the live agent-steps, before the update.
+
+    Example:
+        >>> norm = ValueNorm()
+        >>> norm.observe(torch.tensor([[-2.0, -4.0], [-6.0, 0.0]]), torch.tensor([[True, True], [True, False]]))
+        >>> float(norm.mean), round(float(norm.std), 3), round(float(norm.denormalize(torch.tensor(1.0))), 3)
+        (-4.0, 1.633, -2.367)
+    """
+
+    def __init__(self, *, eps: float = 1e-8):
+        super().__init__(1, clip=math.inf, eps=eps)
+
+    def observe(self, targets: torch.Tensor, mask: torch.Tensor) -> None:
+        """Shapes: targets ``(*B, n)``, mask ``(*B, n)`` bool (the agent-steps that count)."""
+        self._update(targets[mask.bool()].reshape(-1, 1).to(self.mean.dtype))
+
+    @property
+    def std(self) -> torch.Tensor:
+        """``()``: the targets' running standard deviation."""
+        return torch.sqrt(self.var[0] + self.eps)
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Shapes: any -> the same; the head's output in units of the targets."""
+        return x * self.std + self.mean[0]

@@ -6,7 +6,9 @@ its own reward and value stream; an agent whose ``AGENT_DONES`` flag is set
 at step ``t`` (it terminated, or left while its group played on)
 bootstraps from 0 there and no advantage flows back across that step. The
 rewards are the env's per-agent rewards, or the team's with ``team_reward``
-(:mod:`rllib_shared.team.credit`). Rows
+(:mod:`rllib_shared.team.credit`). With ``model.normalize_value`` the
+value targets of the live agent-steps update the critic's running statistics
+here, once per train batch, before the update uses them. Rows
 where an agent is dead are masked out of the loss (``AGENT_MASK``). A module
 with memory gets its batch as zero-padded ``max_seq_len`` sequences
 ``(S, T, ...)``; GAE runs on their real timesteps and is padded back.
@@ -157,6 +159,7 @@ class TeamGeneralAdvantageEstimation(ConnectorV2):
             if Columns.LOSS_MASK in module_batch:  # False at each episode's artificial last timestep
                 loss_mask = convert_to_numpy(module_batch[Columns.LOSS_MASK]).astype(bool)
                 mask &= (loss_mask if sequences is None else loss_mask[sequences])[:, None]
+            module.observe_value_targets(torch.as_tensor(targets), torch.as_tensor(mask))
             valid = advantages[mask]
             if valid.size:
                 advantages = (advantages - valid.mean()) / max(1e-4, float(valid.std()))

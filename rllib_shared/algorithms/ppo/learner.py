@@ -7,7 +7,8 @@ schedules, metrics) and its learner pipeline, with two changes:
   replaces RLlib's GAE piece);
 - the loss is MAPPO's per-agent clipped surrogate: each agent's own
   importance ratio and advantage, ``min(rho_i A_i, clip(rho_i) A_i)``; value
-  loss, entropy and KL are per agent too. Every term is averaged over the
+  loss, entropy and KL are per agent too (the value loss in normalised units
+  with ``model.normalize_value``). Every term is averaged over the
   alive agent-steps of the batch, so dead agents change nothing.
 """
 
@@ -50,6 +51,7 @@ def team_ppo_loss(
     vf_loss_coeff: float,
     entropy_coeff: float | torch.Tensor,
     kl_coeff: float | torch.Tensor | None,
+    value_scale: float | torch.Tensor = 1.0,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """PPO's loss with every term per agent, averaged over alive agent-steps.
 
@@ -60,6 +62,9 @@ def team_ppo_loss(
         advantages, values, value_targets, mask: ``(B, n)``; ``mask`` is True
             where the agent acted (alive, real timestep).
         kl_coeff: None turns the KL term off.
+        value_scale: the value error is divided by it (``model.normalize_value``:
+            the targets' running standard deviation, so the critic's loss is
+            in normalised units).
 
     Returns:
         The total loss and its parts (each a masked mean).
@@ -77,7 +82,7 @@ def team_ppo_loss(
     surrogate = torch.min(
         advantages * ratio, advantages * torch.clamp(ratio, 1 - clip_param, 1 + clip_param)
     )
-    vf_loss = torch.pow(values - value_targets, 2.0)
+    vf_loss = torch.pow((values - value_targets) / value_scale, 2.0)
     vf_loss_clipped = torch.clamp(vf_loss, 0, vf_clip_param)
     entropy = curr_dist.agent_entropy()
     total = masked_mean(-surrogate + vf_loss_coeff * vf_loss_clipped - entropy_coeff * entropy)
@@ -133,6 +138,7 @@ class TeamPPOTorchLearner(PPOTorchLearner):
             vf_loss_coeff=config.vf_loss_coeff,
             entropy_coeff=self.entropy_coeff_schedulers_per_module[module_id].get_current_value(),
             kl_coeff=self.curr_kl_coeffs_per_module[module_id] if config.use_kl_loss else None,
+            value_scale=module.value_scale(),
         )
         self.metrics.log_dict(
             {

@@ -95,3 +95,16 @@ class TeamPPOTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
                 *split_team(batch[Columns.OBS]), batch.get(STATE), batch.get(Columns.STATE_IN)
             )
         return self.net.value(embeddings)
+
+    def value_scale(self) -> torch.Tensor | float:
+        """What the value loss divides the error by (``model.normalize_value``:
+        the targets' running standard deviation; else 1)."""
+        return self.net.value_scale()
+
+    @torch.no_grad()
+    def observe_value_targets(self, targets: torch.Tensor, mask: torch.Tensor) -> None:
+        """Shapes: targets ``(N, n)``, mask ``(N, n)`` bool. Adds the masked value
+        targets to the running statistics of ``model.normalize_value`` (no-op
+        without it); the learner calls it once per train batch."""
+        if self.net.value_norm is not None:
+            self.net.value_norm.observe(targets, mask)
