@@ -377,6 +377,12 @@ class BiCNetActorCritic(nn.Module):
         standard deviation with ``normalize_value``, else 1."""
         return 1.0 if self.value_norm is None else self.value_norm.std
 
+    def observe_value_targets(self, targets: torch.Tensor, mask: torch.Tensor) -> None:
+        """Shapes: targets ``(*B, n)``, mask ``(*B, n)`` bool. Adds the masked
+        value targets to the running statistics (no-op without ``normalize_value``)."""
+        if self.value_norm is not None:
+            self.value_norm.observe(targets, mask)
+
     def drop_value(self) -> None:
         """Deletes the value parts, for an inference-only copy."""
         for name in self.VALUE_PARTS:

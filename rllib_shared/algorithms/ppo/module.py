@@ -101,10 +101,7 @@ class TeamPPOTorchRLModule(TorchRLModule, ValueFunctionAPI, InferenceOnlyAPI):
         the targets' running standard deviation; else 1)."""
         return self.net.value_scale()
 
-    @torch.no_grad()
     def observe_value_targets(self, targets: torch.Tensor, mask: torch.Tensor) -> None:
-        """Shapes: targets ``(N, n)``, mask ``(N, n)`` bool. Adds the masked value
-        targets to the running statistics of ``model.normalize_value`` (no-op
-        without it); the learner calls it once per train batch."""
-        if self.net.value_norm is not None:
-            self.net.value_norm.observe(targets, mask)
+        """Shapes: targets ``(N, n)``, mask ``(N, n)`` bool. The learner's GAE
+        piece calls it once per train batch (see ``BiCNetActorCritic``)."""
+        self.net.observe_value_targets(targets, mask)
