@@ -190,6 +190,7 @@ TASKS = {
 COMM_OVERRIDES = {"bicnet_ppo": [], "none": ["model.comm=none"], "mean": ["model.comm=mean"],
                   "attention": ["model.comm=attention"]}
 METHODS = (*COMM_OVERRIDES, "builtin", "bicnet")
+DEFAULT_METHODS = ("bicnet_ppo", "none", "builtin", "bicnet")
 BICNET_OVERRIDE = "algo=BiCNet"
 
 
@@ -555,29 +556,45 @@ def write_png(rows: list[dict], path: Path) -> Path | None:
     return plot_comparison(panels, path, references) if panels else None
 
 
+def shown_rows(rows: list[dict], tasks: list[str], labels: list[str] | None) -> list[dict]:
+    """The rows of ``tasks`` and, unless ``labels`` is None, of those methods
+    (with the tasks' scripted references); a label with no rows is an error."""
+    rows = [r for r in rows if r["task"] in tasks]
+    if labels is None:
+        return rows
+    missing = sorted(set(labels) - {r["method"] for r in rows if r["kind"] != "reference"})
+    if missing:
+        known = sorted({r["method"] for r in rows if r["kind"] != "reference"})
+        raise SystemExit(f"--report: no results for method(s) {', '.join(missing)} on {', '.join(tasks)}; "
+                         f"recorded there: {', '.join(known)}")
+    return [r for r in rows if r["kind"] == "reference" or r["method"] in labels]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
-    parser.add_argument("--methods", nargs="+", default=["bicnet_ppo", "none", "builtin", "bicnet"],
+    parser.add_argument("--methods", nargs="+",
                         help=f"of {', '.join(METHODS)}, or LABEL:KEY=VALUE,KEY=VALUE (YAML overrides; "
-                             f"with {BICNET_OVERRIDE} among them, of algo BiCNet's YAML)")
+                             f"with {BICNET_OVERRIDE} among them, of algo BiCNet's YAML); default "
+                             f"{' '.join(DEFAULT_METHODS)}. With --report: the labels to show (default all)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--steps", type=int,
                         help="env steps per unit (default: the task YAML's stop; with --quick a few thousand)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny budgets, one seed, results under results/ (a smoke run)")
-    parser.add_argument("--report", action="store_true", help="only print the table and draw the PNG")
+    parser.add_argument("--report", action="store_true",
+                        help="only print the table and draw the PNG (of the --tasks and --methods given)")
     parser.add_argument("--results", type=Path, help=f"results CSV (default {RESULTS.relative_to(ROOT)})")
     parser.add_argument("--png", type=Path)
     parser.add_argument("--storage-path", type=Path, default=ROOT / "results" / "benchmark_comm")
     args = parser.parse_args(argv)
-    methods = [Method.parse(m) for m in args.methods]
     if args.quick:
         args.seeds = args.seeds[:1]
     results = args.results or (QUICK_RESULTS if args.quick else RESULTS)
     png = args.png or (QUICK_PNG if args.quick else PNG)
 
     if not args.report:
+        methods = [Method.parse(m) for m in args.methods or DEFAULT_METHODS]
         import ray
 
         import rllib_shared  # noqa: F401 - registers the envs and algo BiCNet
@@ -608,6 +625,8 @@ def main(argv=None) -> int:
     if not rows:
         print(f"no results in {results} yet")
         return 1
+    if args.report:
+        rows = shown_rows(rows, args.tasks, args.methods and [m.partition(":")[0] for m in args.methods])
     print_table(rows)
     drawn = write_png(rows, png)
     if drawn:

@@ -235,3 +235,18 @@ def test_pursuit_chase_steps_towards_the_nearest_evader_it_sees():
     view[3, 3, 2] = 1.0
     assert bench.pursuit_chase(env, {agent: view})[agent] == 4  # on the evader: stay
     assert env.action_space(agent).contains(bench.pursuit_chase(env, {agent: np.zeros((7, 7, 3))})[agent])
+
+
+def test_a_report_shows_the_tasks_and_methods_asked_for_and_names_a_label_it_has_not():
+    bench = benchmark_module()
+
+    def row(task, method, kind="curve"):
+        return {"task": task, "method": method, "settings": "x", "seed": 0, "budget": 10, "env_steps": 10,
+                "kind": kind, "team_return": -1.0}
+
+    rows = [row("a", "m1"), row("a", "m2"), row("a", "still", "reference"), row("b", "m1"),
+            row("b", "still", "reference")]
+    assert bench.shown_rows(rows, ["a"], None) == rows[:3]
+    assert bench.shown_rows(rows, ["a", "b"], ["m1"]) == [rows[0], rows[2], rows[3], rows[4]]
+    with pytest.raises(SystemExit, match=r"no results for method\(s\) m3 on b; recorded there: m1"):
+        bench.shown_rows(rows, ["b"], ["m1", "m3"])
