@@ -562,11 +562,11 @@ def shown_rows(rows: list[dict], tasks: list[str], labels: list[str] | None) -> 
     rows = [r for r in rows if r["task"] in tasks]
     if labels is None:
         return rows
-    missing = sorted(set(labels) - {r["method"] for r in rows if r["kind"] != "reference"})
+    recorded = {r["method"] for r in rows if r["kind"] != "reference"}
+    missing = sorted(set(labels) - recorded)
     if missing:
-        known = sorted({r["method"] for r in rows if r["kind"] != "reference"})
         raise SystemExit(f"--report: no results for method(s) {', '.join(missing)} on {', '.join(tasks)}; "
-                         f"recorded there: {', '.join(known)}")
+                         f"recorded there: {', '.join(sorted(recorded))}")
     return [r for r in rows if r["kind"] == "reference" or r["method"] in labels]
 
 
